@@ -1,0 +1,39 @@
+#pragma once
+// Counter-based random streams (Random123 Philox4x64-10).
+//
+// Every trial draws from its own stream keyed by (seed, cell) with counter (trial, substream, block).
+// A record therefore depends only on (seed, cell, trial): never on which rank computed it, nor on
+// the order in which trials were handed out. This is what makes records bitwise identical on any
+// MPI layout (ALPSCore's `rank * step + base` seeding is the trap this avoids).
+#include <array>
+#include <cstdint>
+
+#include <Random123/philox.h>
+
+namespace scorefarm {
+
+class Stream {
+ public:
+  // `substream` separates independent uses inside one trial (data, query point, initialisation...).
+  Stream(std::uint64_t seed, std::uint64_t cell, std::uint64_t trial, std::uint64_t substream = 0);
+
+  std::uint64_t bits();   // 64 uniformly random bits
+  double uniform();       // uniform on the open interval (0, 1): never 0, so log() is safe
+  double normal();        // standard normal (Box-Muller, both outputs used)
+  double laplace();       // standard Laplace, density 0.5 exp(-|x|)
+  double gamma(double shape);  // Gamma(shape, 1), Marsaglia-Tsang; shape > 0
+  double chi_square(double dof) { return 2.0 * gamma(0.5 * dof); }
+
+ private:
+  using Philox = r123::Philox4x64;
+  void refill();
+  Philox philox_;
+  Philox::key_type key_;
+  Philox::ctr_type counter_;
+  Philox::ctr_type block_{};
+  int next_ = 4;  // index of the next unused word of block_
+  bool has_spare_normal_ = false;
+  double spare_normal_ = 0.0;
+};
+
+}  // namespace scorefarm
