@@ -20,5 +20,6 @@ struct BandwidthRule {
 };
 
 BandwidthRule::Kind parse_bandwidth_kind(const std::string& name);  // throws on unknown names
+std::string bandwidth_kind_name(BandwidthRule::Kind kind);          // "constant", "theory", "silverman"
 
 }  // namespace scorefarm
