@@ -1,0 +1,100 @@
+// `scorefarm aggregate out.h5`: percentiles, failure counts, completion and log-log slopes of a
+// study file, printed and written to /summary (and optionally to CSV / JSON).
+#include <fstream>
+#include <iostream>
+#include <sys/stat.h>
+
+#include "command.hpp"
+#include "scorefarm/aggregate/h5file.hpp"
+#include "scorefarm/aggregate/summary.hpp"
+
+namespace scorefarm::cli {
+namespace {
+
+struct AggregateArgs {
+  std::string file;
+  std::string csv;
+  std::string json;
+  bool no_write = false;
+  bool quiet = false;
+  std::size_t replicates = 200;
+  std::uint64_t seed = 0;
+  bool seed_given = false;
+};
+
+bool file_exists(const std::string& path) {
+  struct stat st {};
+  return ::stat(path.c_str(), &st) == 0;
+}
+
+std::string read_lock(const std::string& path) {
+  std::ifstream in(path);
+  std::string line;
+  std::getline(in, line);
+  return line;
+}
+
+int run_aggregate(const AggregateArgs& args) {
+  const std::string lock = args.file + ".lock";
+  if (!args.no_write && file_exists(lock))
+    throw BadInput(args.file + ": a run is writing this file (lock " + lock + ": '" +
+                   read_lock(lock) + "'); aggregate after it ends, or read the partial records "
+                   "with --no-write");
+  aggregate::AggregateOptions options;
+  options.bootstrap_replicates = args.replicates;
+  if (args.seed_given) options.bootstrap_seed = args.seed;
+  aggregate::Summary summary;
+  try {
+    summary = aggregate::aggregate_file(args.file, options);
+  } catch (const aggregate::InputError& e) {
+    throw BadInput(e.what());
+  }
+  // Output files first: a bad --csv path is reported before /summary is replaced.
+  auto open_out = [](const std::string& path) {
+    std::ofstream out(path);
+    if (!out) throw BadInput("cannot write " + path);
+    return out;
+  };
+  if (!args.csv.empty()) {
+    auto out = open_out(args.csv);
+    aggregate::write_csv(out, summary);
+    if (!out) throw std::runtime_error("error writing " + args.csv);
+  }
+  if (!args.json.empty()) {
+    auto out = open_out(args.json);
+    aggregate::write_json(out, summary);
+    if (!out) throw std::runtime_error("error writing " + args.json);
+  }
+  if (!args.no_write) aggregate::write_summary(args.file, summary);
+  if (!args.quiet) aggregate::print_table(std::cout, summary);
+  if (!args.no_write) std::cout << "\nwrote /summary in " << args.file << "\n";
+  return exit_ok;
+}
+
+CommandRegistration reg{
+    "aggregate",
+    "Percentiles, failures, completion and log-log slopes of a study file (writes /summary)",
+    [](CLI::App& sub) -> Runner {
+      auto args = std::make_shared<AggregateArgs>();
+      sub.add_option("file", args->file, "study file written by `scorefarm run`")->required();
+      sub.add_option("--csv", args->csv, "also write the results as one CSV table to FILE");
+      sub.add_option("--json", args->json, "also write the results as JSON to FILE");
+      sub.add_flag("--no-write", args->no_write,
+                   "do not write /summary (the file is then opened read-only)");
+      sub.add_flag("-q,--quiet", args->quiet, "do not print the table");
+      sub.add_option("--bootstrap", args->replicates,
+                     "bootstrap replicates for the slope standard errors")
+          ->default_val(200)
+          ->check(CLI::Range(std::size_t{2}, std::size_t{100000}));
+      sub.add_option_function<std::uint64_t>(
+          "--bootstrap-seed",
+          [args](const std::uint64_t& v) {
+            args->seed = v;
+            args->seed_given = true;
+          },
+          "seed of the bootstrap streams (default: the file's seed attribute)");
+      return [args] { return run_aggregate(*args); };
+    }};
+
+}  // namespace
+}  // namespace scorefarm::cli
