@@ -1,0 +1,132 @@
+// Loading a study: text -> YAML tree -> overrides -> schema of its kind -> runner.
+#include "scorefarm/study/study_config.hpp"
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <new>
+
+#include <yaml-cpp/yaml.h>
+
+#include "kinds.hpp"
+#include "overrides.hpp"
+#include "yaml_reader.hpp"
+
+namespace scorefarm {
+
+using namespace study_detail;
+
+std::vector<std::string> study_kinds() {
+#ifdef SCOREFARM_HAVE_TRAINING
+  return {"estimator", "training"};
+#else
+  return {"estimator"};
+#endif
+}
+
+namespace {
+
+LoadedStudy load_impl(const std::string& text, const std::string& name,
+                      const std::vector<std::string>& overrides) {
+  Context ctx(name);
+  if (text.size() > config_limits::max_text_bytes)
+    throw ConfigError(name, 0, 0, "", "config larger than 1 MiB");
+  if (text.find('\0') != std::string::npos) {
+    // yaml-cpp would stop reading at a NUL; say so rather than silently truncating.
+    std::size_t at = text.find('\0');
+    int line = 1 + static_cast<int>(std::count(text.begin(), text.begin() + static_cast<long>(at), '\n'));
+    throw ConfigError(name, line, 0, "", "NUL byte in the config (not a text file?)");
+  }
+  std::vector<YAML::Node> documents = YAML::LoadAll(text);
+  if (documents.empty() || documents.front().IsNull())
+    throw ConfigError(name, 1, 1, "", "empty config: expected a mapping with kind, seed, trials and axes");
+  if (documents.size() > 1) {
+    YAML::Mark mark = documents[1].Mark();
+    ctx.fail(mark, "", "a study config is one YAML document; found a second one");
+  }
+  YAML::Node root = documents.front();
+  scan_tree(ctx, root, "", root.Mark());
+  if (!root.IsMap())
+    ctx.fail(root.Mark(), "", "expected a mapping with kind, seed, trials and axes, found " +
+                                  describe_node(root));
+  for (const std::string& text_override : overrides) apply_override(ctx, root, text_override);
+
+  // Read `kind` first, without judging the other keys: their schema depends on it.
+  Item top = root_item(ctx, root);
+  Item kind_item;
+  kind_item.ctx = &ctx;
+  kind_item.path = "kind";
+  kind_item.key_mark = top.mark();
+  kind_item.node.reset(YAML::Node(YAML::NodeType::Undefined));
+  for (const auto& kv : root) {
+    if (kv.first.Scalar() == "kind") {
+      kind_item.node.reset(kv.second);
+      kind_item.key_mark = kv.first.Mark();
+    }
+  }
+  if (!kind_item.node.IsDefined())
+    ctx.fail(top.mark(), "kind", "missing required key 'kind' (estimator or training)");
+  std::string kind = read_name(kind_item);
+  ParsedStudy parsed;
+  if (kind == "estimator") {
+    parsed = parse_estimator_study(top);
+#ifdef SCOREFARM_HAVE_TRAINING
+  } else if (kind == "training") {
+    parsed = parse_training_study(top);
+#endif
+  } else if (kind == "training") {
+    kind_item.fail("kind 'training' is not available in this build (no training module)");
+  } else {
+    std::string known;
+    for (const auto& k : study_kinds()) known += (known.empty() ? "" : " or ") + k;
+    kind_item.fail("unknown kind '" + kind + "' (expected " + known + ")");
+  }
+
+  LoadedStudy study;
+  study.path = name;
+  study.text = text;
+  study.overrides = overrides;
+  study.effective_yaml = emit(parsed.canonical);
+  study.hash = fnv1a64_hex(study.effective_yaml);
+  study.kind = kind;
+  study.runner = std::move(parsed.runner);
+  return study;
+}
+
+}  // namespace
+
+LoadedStudy load_study_text(const std::string& text, const std::string& name_for_errors,
+                            const std::vector<std::string>& overrides) {
+  // Total: whatever goes wrong becomes a ConfigError naming the file.
+  try {
+    return load_impl(text, name_for_errors, overrides);
+  } catch (const ConfigError&) {
+    throw;
+  } catch (const YAML::Exception& e) {
+    if (e.mark.is_null() || e.mark.line < 0) throw ConfigError(name_for_errors, 0, 0, "", e.msg);
+    throw ConfigError(name_for_errors, e.mark.line + 1, e.mark.column + 1, "", e.msg);
+  } catch (const std::bad_alloc&) {
+    throw ConfigError(name_for_errors, 0, 0, "", "out of memory while loading the config");
+  } catch (const std::exception& e) {
+    throw ConfigError(name_for_errors, 0, 0, "", std::string("invalid config: ") + e.what());
+  }
+}
+
+LoadedStudy load_study_file(const std::string& path, const std::vector<std::string>& overrides) {
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec)) throw ConfigError(path, 0, 0, "", "is a directory, not a config file");
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw ConfigError(path, 0, 0, "", "cannot open the config file");
+  std::string text;
+  char buffer[65536];
+  while (in.read(buffer, sizeof buffer) || in.gcount() > 0) {
+    text.append(buffer, static_cast<std::size_t>(in.gcount()));
+    if (text.size() > config_limits::max_text_bytes)
+      throw ConfigError(path, 0, 0, "", "config larger than 1 MiB");
+    if (in.eof()) break;
+  }
+  if (in.bad()) throw ConfigError(path, 0, 0, "", "cannot read the config file");
+  return load_study_text(text, path, overrides);
+}
+
+}  // namespace scorefarm
