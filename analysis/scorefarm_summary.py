@@ -204,14 +204,21 @@ class Study:
         return int(p), int(d), ", ".join(found)
 
     def paper_case(self, curve):
-        """'gaussian' or 'mixture' when the curve's distribution is one of the paper's, else None."""
-        texts = [str(v).lower() for v in curve["axes"].values() if isinstance(v, str)]
-        if not texts:
-            texts = [str(self.attrs.get("config_effective", "")).lower()]
-        joined = " ".join(texts)
-        if "mix" in joined:  # "gaussian_mixture" is the mixture
+        """'gaussian' or 'mixture' when the curve is one of the paper's d = 2 settings, else None.
+        Looks at the curve's `distribution` axis (other text axes, e.g. kernel = gaussian, say
+        nothing about the input), else at the config text."""
+        axes = curve["axes"]
+        if "d" in axes and float(axes["d"]) != 2.0:
+            return None
+        if "distribution" in axes:
+            text = str(axes["distribution"]).lower()
+        else:
+            m = re.search(r"(?m)^\s*distribution\s*:\s*(.*)$",
+                          str(self.attrs.get("config_effective", "")))
+            text = m.group(1).lower() if m else ""
+        if "mix" in text:  # "gaussian_mixture", "paper_mixture"
             return "mixture"
-        if "gauss" in joined or "normal" in joined:
+        if "gauss" in text or "normal" in text:
             return "gaussian"
         return None
 

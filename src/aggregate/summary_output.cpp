@@ -440,7 +440,14 @@ void print_table(std::ostream& out, const Summary& s) {
                        label_width, fmt::format("{}/{}", cell.done, s.n_trials),
                        100.0 * cell.completion, cell.failed, cell.flagged);
   }
-  for (const auto& f : s.scalars) {
+  // Error fields first, covariates after.
+  std::vector<const ScalarField*> ordered;
+  for (const auto& f : s.scalars)
+    if (f.failed_as_inf) ordered.push_back(&f);
+  for (const auto& f : s.scalars)
+    if (!f.failed_as_inf) ordered.push_back(&f);
+  for (const auto* fp : ordered) {
+    const auto& f = *fp;
     out << fmt::format("\n{}{}\n", f.name, f.failed_as_inf ? "" : "  (covariate: failed trials keep their value)");
     out << fmt::format("  {:>4}  {:<{}}  {:>6}", "cell", "axes", label_width, "inf");
     for (std::size_t q = 0; q < n_levels; ++q) out << fmt::format("  {:>10}", level_name(q));
