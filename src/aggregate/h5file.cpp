@@ -1,6 +1,7 @@
 // RAII wrappers over the HDF5 C API (see h5file.hpp).
 #include "scorefarm/aggregate/h5file.hpp"
 
+#include <algorithm>
 #include <fstream>
 #include <memory>
 
@@ -261,11 +262,24 @@ void write_numeric(hid_t loc, const std::string& name, const std::vector<hsize_t
     check(H5Dwrite(ds, mem_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, data), "writing dataset " + name);
 }
 
-Handle utf8_vlen_type() {
+// Fixed-length, null-padded UTF-8 strings of the longest value's size. Not variable-length: those
+// live in the file's global heap, whose space is never reclaimed when /summary is replaced, so every
+// rerun would grow the file.
+Handle utf8_fixed_type(const std::vector<std::string>& values) {
+  std::size_t size = 1;
+  for (const auto& v : values) size = std::max(size, v.size());
   Handle t = check(H5Tcopy(H5T_C_S1), "copying string type");
-  check(H5Tset_size(t, H5T_VARIABLE), "setting string size");
+  check(H5Tset_size(t, size), "setting string size");
+  check(H5Tset_strpad(t, H5T_STR_NULLPAD), "setting string padding");
   check(H5Tset_cset(t, H5T_CSET_UTF8), "setting charset");
   return t;
+}
+
+std::vector<char> pack_strings(const std::vector<std::string>& values, std::size_t size) {
+  std::vector<char> buf(std::max<std::size_t>(1, values.size() * size), '\0');
+  for (std::size_t i = 0; i < values.size(); ++i)
+    std::copy(values[i].begin(), values[i].end(), buf.begin() + static_cast<std::ptrdiff_t>(i * size));
+  return buf;
 }
 
 }  // namespace
@@ -281,16 +295,15 @@ void write_int64s(hid_t loc, const std::string& name, const std::vector<hsize_t>
 }
 
 void write_strings(hid_t loc, const std::string& name, const std::vector<std::string>& values) {
-  Handle type = utf8_vlen_type();
+  Handle type = utf8_fixed_type(values);
   hsize_t n = values.size();
   Handle space = check(H5Screate_simple(1, &n, nullptr), "creating dataspace for " + name);
   Handle ds = check(H5Dcreate2(loc, name.c_str(), type, space, H5P_DEFAULT, H5P_DEFAULT,
                                H5P_DEFAULT),
                     "creating dataset " + name);
-  std::vector<const char*> ptrs;
-  for (auto& v : values) ptrs.push_back(v.c_str());
+  const auto buf = pack_strings(values, H5Tget_size(type));
   if (n > 0)
-    check(H5Dwrite(ds, type, H5S_ALL, H5S_ALL, H5P_DEFAULT, ptrs.data()), "writing " + name);
+    check(H5Dwrite(ds, type, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf.data()), "writing " + name);
 }
 
 namespace {
@@ -300,14 +313,14 @@ void replace_attribute(hid_t obj, const std::string& name) {
 }  // namespace
 
 void write_attribute(hid_t obj, const std::string& name, const std::string& value) {
-  // A single string is stored as a scalar attribute (h5py reads it back as a str).
+  // A single string is stored as a scalar attribute (h5py reads it back as one value).
   replace_attribute(obj, name);
-  Handle type = utf8_vlen_type();
+  Handle type = utf8_fixed_type({value});
   Handle space = check(H5Screate(H5S_SCALAR), "creating scalar space");
   Handle attr = check(H5Acreate2(obj, name.c_str(), type, space, H5P_DEFAULT, H5P_DEFAULT),
                       "creating attribute " + name);
-  const char* p = value.c_str();
-  check(H5Awrite(attr, type, &p), "writing attribute " + name);
+  const auto buf = pack_strings({value}, H5Tget_size(type));
+  check(H5Awrite(attr, type, buf.data()), "writing attribute " + name);
 }
 
 void write_attribute(hid_t obj, const std::string& name, std::int64_t value) {
@@ -349,14 +362,13 @@ void write_attribute(hid_t obj, const std::string& name, const std::vector<doubl
 
 void write_attribute(hid_t obj, const std::string& name, const std::vector<std::string>& values) {
   replace_attribute(obj, name);
-  Handle type = utf8_vlen_type();
+  Handle type = utf8_fixed_type(values);
   hsize_t n = values.size();
   Handle space = check(H5Screate_simple(1, &n, nullptr), "creating attribute space");
   Handle attr = check(H5Acreate2(obj, name.c_str(), type, space, H5P_DEFAULT, H5P_DEFAULT),
                       "creating attribute " + name);
-  std::vector<const char*> ptrs;
-  for (auto& v : values) ptrs.push_back(v.c_str());
-  check(H5Awrite(attr, type, ptrs.data()), "writing attribute " + name);
+  const auto buf = pack_strings(values, H5Tget_size(type));
+  check(H5Awrite(attr, type, buf.data()), "writing attribute " + name);
 }
 
 }  // namespace scorefarm::aggregate::h5

@@ -42,7 +42,14 @@ std::vector<std::string> status_bit_names() {
 void write_summary(const std::string& path, const Summary& s) {
   h5::Handle file = h5::open_file_readwrite(path);
   const char* tmp = "summary_new";
+  // The old summary goes first, so that HDF5 reuses its space in this session (freed space is not
+  // tracked across sessions in this file format): rerunning does not grow the file. The new one is
+  // built as /summary_new and renamed at the end, so /summary is never a half-written group; an
+  // interrupted write leaves no /summary (it is derived data: rerun the command) and a stale
+  // /summary_new that the next run removes.
   if (h5::exists(file, tmp)) h5::check(H5Ldelete(file, tmp, H5P_DEFAULT), "deleting /summary_new");
+  if (h5::exists(file, "summary"))
+    h5::check(H5Ldelete(file, "summary", H5P_DEFAULT), "deleting the old /summary");
   {
     h5::Handle g = h5::create_group(file, tmp);
     const auto nc = static_cast<hsize_t>(s.n_cells);
@@ -171,9 +178,6 @@ void write_summary(const std::string& path, const Summary& s) {
       }
     }
   }
-  // Swap in: the old summary disappears only once the new one is complete.
-  if (h5::exists(file, "summary"))
-    h5::check(H5Ldelete(file, "summary", H5P_DEFAULT), "deleting the old /summary");
   h5::check(H5Lmove(file, tmp, file, "summary", H5P_DEFAULT, H5P_DEFAULT),
             "renaming /summary_new to /summary");
   h5::check(H5Fflush(file, H5F_SCOPE_GLOBAL), "flushing");

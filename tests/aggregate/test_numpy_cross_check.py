@@ -6,7 +6,7 @@ h5py (tests/analysis/synthetic_study.py), checked against numpy computed from /r
   NaN when it interpolates towards inf, so +inf is replaced by 1e300 and a result >= 1e200 means
   +inf), means and slopes (np.polyfit) to rounding, failure/flag counts and completion;
 - CSV and JSON carry the same numbers as /summary;
-- a partial file; an idempotent /summary; /records untouched; --no-write leaves the file's bytes;
+- a partial file; an idempotent /summary that does not grow the file on reruns; /records untouched; --no-write leaves the file's bytes;
   a lock file refuses the write; bad input exits 2;
 - compare: identical copies exit 0, one changed record exits 1 and is located, bad input exits 2.
 
@@ -201,6 +201,9 @@ def main():
         rc, _, err = run("aggregate", full, "-q", "--bootstrap", "50")
         check(rc == 0, f"second aggregate exit {rc}: {err}")
         check(summary_snapshot(full) == snap, "rerun gives the same /summary")
+        size = os.path.getsize(full)
+        run("aggregate", full, "-q", "--bootstrap", "50")
+        check(os.path.getsize(full) == size, "rerunning does not grow the file")
         check(records_digest(full) == before, "aggregate never changes /records or /cells")
         with h5py.File(full, "r") as f:
             check(sorted(f) == ["cells", "records", "runs", "summary"], f"top level groups {sorted(f)}")

@@ -117,9 +117,9 @@ struct Summary {
 // follow the schema, H5Error for I/O failures.
 Summary aggregate_file(const std::string& path, const AggregateOptions& options = {});
 
-// Replaces /summary in `path` (opened read-write only for this): writes /summary_new, then swaps it
-// in, so an interrupted write never leaves a half summary under the name /summary. Nothing outside
-// /summary is touched.
+// Replaces /summary in `path` (opened read-write only for this): deletes the old one, writes
+// /summary_new, renames it /summary, so an interrupted write never leaves a half summary under the
+// name /summary. Nothing outside /summary (and the transient /summary_new) is touched.
 void write_summary(const std::string& path, const Summary& summary);
 
 void write_csv(std::ostream& out, const Summary& summary);
