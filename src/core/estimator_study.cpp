@@ -9,6 +9,7 @@
 
 #include "scorefarm/core/kde.hpp"
 #include "scorefarm/core/llsfe.hpp"
+#include "scorefarm/core/local_likelihood.hpp"
 #include "scorefarm/core/norms.hpp"
 #include "scorefarm/core/score_tensors.hpp"
 
@@ -57,6 +58,17 @@ Tensor tensor_diff(const Tensor& A, const Tensor& B) {
   return D;
 }
 
+// llsfe dispatch (issue 7): the closed form for degree 2 with the Gaussian kernel, the numeric
+// degree-p solver otherwise.
+bool uses_closed_form(const EstimatorSpec& est) { return est.degree == 2 && est.kernel == "gaussian"; }
+
+LocalLikelihoodOptions local_likelihood_options(const EstimatorSpec& est) {
+  LocalLikelihoodOptions o;
+  o.degree = est.degree;
+  o.kernel = parse_local_kernel(est.kernel);
+  return o;
+}
+
 }  // namespace
 
 EstimatorRunner::EstimatorRunner(EstimatorStudy study) : study_(std::move(study)) {
@@ -81,12 +93,23 @@ EstimatorRunner::EstimatorRunner(EstimatorStudy study) : study_(std::move(study)
     if (cell.n < 1) throw std::invalid_argument(at + "n: must be at least 1, got " + std::to_string(cell.n));
     const EstimatorSpec& est = cell.estimator;
     if (est.name == "llsfe") {
-      if (est.degree != 2)
-        throw std::invalid_argument(at + "estimator.degree: only degree 2 is implemented, got " +
+      // degree 2 + gaussian: the paper's closed form (llsfe.hpp); anything else: the degree-p
+      // local likelihood solver (local_likelihood.hpp), built here once to validate d and options.
+      if (est.degree < 2 || est.degree > 4)
+        throw std::invalid_argument(at + "estimator.degree: must be 2, 3 or 4, got " +
                                     std::to_string(est.degree));
-      if (est.kernel != "gaussian")
-        throw std::invalid_argument(at + "estimator.kernel: only 'gaussian' is implemented, got '" +
-                                    est.kernel + "'");
+      try {
+        parse_local_kernel(est.kernel);
+      } catch (const std::invalid_argument& e) {
+        throw std::invalid_argument(at + "estimator.kernel: " + e.what());
+      }
+      if (!uses_closed_form(est)) {
+        try {
+          cached_local_likelihood(d, local_likelihood_options(est));
+        } catch (const std::invalid_argument& e) {
+          throw std::invalid_argument(at + "estimator: " + e.what());
+        }
+      }
     } else if (est.name == "kde") {
       if (est.kernel != "gaussian")
         throw std::invalid_argument(at + "estimator.kernel: only 'gaussian' is implemented, got '" +
@@ -170,7 +193,11 @@ Record EstimatorRunner::run(std::size_t cell_index, std::uint64_t trial) const {
     dist.sample_one(query, x);
   }
 
-  const double h = cell.bandwidth.bandwidth(X);
+  // The theory rule c·n^(−1/(2p+2+d)) uses the degree of the cell's llsfe estimator (issue 7).
+  BandwidthRule rule = cell.bandwidth;
+  if (cell.estimator.name == "llsfe" && rule.kind == BandwidthRule::Kind::theory)
+    rule.degree = cell.estimator.degree;
+  const double h = rule.bandwidth(X);
   Record rec;
   LogDerivs est;
   Scores est_scores;
@@ -184,7 +211,11 @@ Record EstimatorRunner::run(std::size_t cell_index, std::uint64_t trial) const {
     est_scores = std::move(k.scores);
     have_scores = true;
   } else {
-    Estimate e = llsfe2(X, x, h);
+    Estimate e = uses_closed_form(cell.estimator)
+                     ? llsfe2(X, x, h)
+                     : cached_local_likelihood(d, local_likelihood_options(cell.estimator))
+                           .estimate(X, x, h)
+                           .estimate;
     rec.status = e.status;
     ess = e.ess;
     est = std::move(e.log_derivs);
