@@ -63,8 +63,9 @@ double local_kernel_profile(LocalKernel kernel, double r, double gaussian_radius
   return 0.0;
 }
 
-int default_quadrature_order(LocalKernel kernel) {
-  return kernel == LocalKernel::gaussian ? 48 : 16;
+int default_quadrature_order(LocalKernel kernel, int dim) {
+  if (kernel == LocalKernel::gaussian) return dim >= 3 ? 32 : 48;
+  return 16;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -160,7 +161,8 @@ LocalLikelihood::LocalLikelihood(int dim, LocalLikelihoodOptions options)
       radius_(1.0),
       basis_(dim, options.degree),
       basis2_(dim, 2 * options.degree) {
-  if (options.quadrature_order == 0) options_.quadrature_order = default_quadrature_order(options.kernel);
+  if (options.quadrature_order == 0)
+    options_.quadrature_order = default_quadrature_order(options.kernel, dim);
   // Below p + 2 the rule cannot resolve the degree-2p moments of the Hessian (the discrete
   // exponential family on the nodes then has no maximiser): refuse instead of failing silently.
   if (options_.quadrature_order < options.degree + 2)
@@ -498,7 +500,7 @@ const LocalLikelihood& cached_local_likelihood(int dim, const LocalLikelihoodOpt
   thread_local std::vector<std::unique_ptr<LocalLikelihood>> cache;
   for (const auto& s : cache) {
     const LocalLikelihoodOptions& o = s->options();
-    const int order = options.quadrature_order == 0 ? default_quadrature_order(options.kernel)
+    const int order = options.quadrature_order == 0 ? default_quadrature_order(options.kernel, dim)
                                                     : options.quadrature_order;
     if (s->dim() == dim && o.degree == options.degree && o.kernel == options.kernel &&
         o.quadrature_order == order && o.gaussian_radius == options.gaussian_radius &&
