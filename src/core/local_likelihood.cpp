@@ -459,14 +459,18 @@ LocalLikelihoodFit LocalLikelihood::solve(const LocalDataMoments& data, double h
     double trial_psi = 0.0;
     Eigen::VectorXd trial_M;
     for (int ls = 0; ls < 60; ++ls) {
+      // ψ alone is a cheap matrix-vector product; the moments (the expensive part, degree 2p)
+      // are computed only at the accepted point.
       trial = theta + t * step;
-      trial_M = model_moments(trial, &trial_psi);
-      const double trial_value = trial.dot(m.segment(1, K - 1)) - trial_psi;
-      if (std::isfinite(trial_value) && trial_M.allFinite() &&
+      const double trial_value = objective(trial, m);
+      if (std::isfinite(trial_value) &&
           (decrement < 1e-6 || trial_value >= value + 1e-4 * t * decrement)) {
-        value = trial_value;
-        accepted = true;
-        break;
+        trial_M = model_moments(trial, &trial_psi);
+        if (trial_M.allFinite()) {
+          value = trial.dot(m.segment(1, K - 1)) - trial_psi;
+          accepted = true;
+          break;
+        }
       }
       t *= 0.5;
     }
