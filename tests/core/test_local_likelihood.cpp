@@ -500,6 +500,45 @@ BOOST_AUTO_TEST_CASE(status_flags_instead_of_silent_nans) {
   }
 }
 
+BOOST_AUTO_TEST_CASE(solution_converges_with_quadrature_order) {
+  // The accuracy check behind default_quadrature_order: the solution θ at the default order
+  // against a much finer rule, on real data (README table). Bounds are ~10× the measured values.
+  struct Case {
+    int d;
+    LocalKernel kernel;
+    int degree, reference_order;
+    double h, bound;
+  };
+  const Case cases[] = {{1, LocalKernel::tricube, 4, 64, 1.0, 1e-12},
+                        {2, LocalKernel::epanechnikov, 4, 48, 2.0, 1e-8},
+                        {2, LocalKernel::tricube, 4, 48, 0.5, 1e-8},
+                        {2, LocalKernel::gaussian, 2, 96, 2.0, 1e-12},
+                        {3, LocalKernel::epanechnikov, 4, 28, 0.5, 1e-6},
+                        {3, LocalKernel::gaussian, 2, 48, 1.0, 1e-10}};
+  int k = 0;
+  for (const Case& c : cases) {
+    const Eigen::MatrixXd X = sample("paper_mixture", c.d, 20000, 21, k++);
+    const Eigen::VectorXd x = Eigen::VectorXd::Constant(c.d, 0.7);
+    LocalLikelihoodOptions opt;
+    opt.degree = c.degree;
+    opt.kernel = c.kernel;
+    const LocalLikelihoodFit def = LocalLikelihood(c.d, opt).estimate(X, x, c.h);
+    opt.quadrature_order = c.reference_order;
+    const LocalLikelihoodFit ref = LocalLikelihood(c.d, opt).estimate(X, x, c.h);
+    opt.quadrature_order = c.degree + 2;  // the coarsest allowed order is visibly worse
+    const LocalLikelihoodFit coarse = LocalLikelihood(c.d, opt).estimate(X, x, c.h);
+    BOOST_TEST_REQUIRE(def.estimate.status == status::ok);
+    BOOST_TEST_REQUIRE(ref.estimate.status == status::ok);
+    const double err = (def.theta - ref.theta).cwiseAbs().maxCoeff() / std::max(1.0, ref.theta.norm());
+    const double err_coarse = (coarse.theta - ref.theta).cwiseAbs().maxCoeff() / std::max(1.0, ref.theta.norm());
+    BOOST_TEST(err <= c.bound, "d=" << c.d << " " << local_kernel_name(c.kernel) << " err=" << err);
+    BOOST_TEST(err_coarse > 10 * err, "d=" << c.d << " " << local_kernel_name(c.kernel));
+    BOOST_TEST_MESSAGE("quadrature: d=" << c.d << " " << local_kernel_name(c.kernel) << " p=" << c.degree
+                       << " h=" << c.h << " default order " << default_quadrature_order(c.kernel, c.d)
+                       << ": " << err << "; order " << c.degree + 2 << ": " << err_coarse);
+  }
+}
+
 BOOST_AUTO_TEST_CASE(every_supported_combination_builds_with_default_order) {
   for (int d = 1; d <= 3; ++d)
     for (int p = 1; p <= 4; ++p)
