@@ -2,11 +2,14 @@
 // study file, printed and written to /summary (and optionally to CSV / JSON).
 #include <fstream>
 #include <iostream>
+#include <optional>
 #include <sys/stat.h>
 
 #include "command.hpp"
 #include "scorefarm/aggregate/h5file.hpp"
 #include "scorefarm/aggregate/summary.hpp"
+#include "scorefarm/io/journal.hpp"
+#include "scorefarm/io/lock_file.hpp"
 
 namespace scorefarm::cli {
 namespace {
@@ -27,19 +30,26 @@ bool file_exists(const std::string& path) {
   return ::stat(path.c_str(), &st) == 0;
 }
 
-std::string read_lock(const std::string& path) {
-  std::ifstream in(path);
-  std::string line;
-  std::getline(in, line);
-  return line;
-}
-
 int run_aggregate(const AggregateArgs& args) {
-  const std::string lock = args.file + ".lock";
-  if (!args.no_write && file_exists(lock))
-    throw BadInput(args.file + ": a run is writing this file (lock " + lock + ": '" +
-                   read_lock(lock) + "'); aggregate after it ends, or read the partial records "
-                   "with --no-write");
+  // Writing /summary: hold the study's lock file for the whole read-compute-write, so that no run
+  // writes the file meanwhile (and we never write while a run does). A stale lock (its holder died)
+  // is taken over by io::LockFile; a live one is refused.
+  std::optional<io::LockFile> lock;
+  if (!args.no_write) {
+    if (!file_exists(args.file)) throw BadInput(args.file + ": no such file");
+    try {
+      std::string note;
+      lock = io::LockFile::acquire(args.file, &note);
+      if (!note.empty()) std::cerr << "scorefarm: " << note << "\n";
+    } catch (const io::LockHeld& e) {
+      throw BadInput(std::string(e.what()) +
+                     "; aggregate after the run ends, or read the records written so far with "
+                     "--no-write");
+    }
+    // An interrupted /runs update of a killed run: complete or discard it before reading.
+    const std::string recovered = io::recover_journal(args.file);
+    if (!recovered.empty()) std::cerr << "scorefarm: " << recovered << "\n";
+  }
   aggregate::AggregateOptions options;
   options.bootstrap_replicates = args.replicates;
   if (args.seed_given) options.bootstrap_seed = args.seed;

@@ -7,6 +7,7 @@
 #include "scorefarm/aggregate/h5file.hpp"
 #include "scorefarm/aggregate/summary.hpp"
 #include "scorefarm/core/status.hpp"
+#include "scorefarm/io/journal.hpp"
 #include "scorefarm/version.hpp"
 
 namespace scorefarm::aggregate {
@@ -40,13 +41,15 @@ std::vector<std::string> status_bit_names() {
 // ----------------------------------------------------------------------------------------------
 // HDF5
 void write_summary(const std::string& path, const Summary& s) {
-  h5::Handle file = h5::open_file_readwrite(path);
+  // HDF5 1.10 updates metadata in place, in several writes: a process killed in the middle of
+  // replacing /summary could leave a study file that no longer opens, records included. So the
+  // update goes through io's journaling driver: all or nothing, even under kill -9.
+  io::JournaledFile journaled(path);
+  const hid_t file = journaled.id();
   const char* tmp = "summary_new";
   // The old summary goes first, so that HDF5 reuses its space in this session (freed space is not
   // tracked across sessions in this file format): rerunning does not grow the file. The new one is
-  // built as /summary_new and renamed at the end, so /summary is never a half-written group; an
-  // interrupted write leaves no /summary (it is derived data: rerun the command) and a stale
-  // /summary_new that the next run removes.
+  // built as /summary_new and renamed at the end; the journal commits the whole change at once.
   if (h5::exists(file, tmp)) h5::check(H5Ldelete(file, tmp, H5P_DEFAULT), "deleting /summary_new");
   if (h5::exists(file, "summary"))
     h5::check(H5Ldelete(file, "summary", H5P_DEFAULT), "deleting the old /summary");
@@ -180,7 +183,7 @@ void write_summary(const std::string& path, const Summary& s) {
   }
   h5::check(H5Lmove(file, tmp, file, "summary", H5P_DEFAULT, H5P_DEFAULT),
             "renaming /summary_new to /summary");
-  h5::check(H5Fflush(file, H5F_SCOPE_GLOBAL), "flushing");
+  journaled.commit();
 }
 
 // ----------------------------------------------------------------------------------------------

@@ -7,12 +7,13 @@ h5py (tests/analysis/synthetic_study.py), checked against numpy computed from /r
   +inf), means and slopes (np.polyfit) to rounding, failure/flag counts and completion;
 - CSV and JSON carry the same numbers as /summary;
 - a partial file; an idempotent /summary that does not grow the file on reruns; /records untouched; --no-write leaves the file's bytes;
-  a lock file refuses the write; bad input exits 2;
+  a live lock refuses the write, a stale one is taken over; bad input exits 2;
 - compare: identical copies exit 0, one changed record exits 1 and is located, bad input exits 2.
 
 usage: test_numpy_cross_check.py /path/to/scorefarm
 """
 import csv
+import fcntl
 import hashlib
 import json
 import os
@@ -225,13 +226,23 @@ def main():
         digest = sha(fresh)
         rc, _, err = run("aggregate", fresh, "--no-write", "-q")
         check(rc == 0 and sha(fresh) == digest, f"--no-write leaves the file ({rc} {err})")
-        with open(fresh + ".lock", "w") as f:
-            f.write("somehost 12345\n")
+        # A live writer holds an flock on FILE.lock (io::LockFile): the write is refused, the file
+        # stays byte for byte, and --no-write still reads it.
+        holder = open(fresh + ".lock", "w")
+        holder.write("somehost 12345\n")
+        holder.flush()
+        fcntl.flock(holder, fcntl.LOCK_EX | fcntl.LOCK_NB)
         rc, _, err = run("aggregate", fresh, "-q")
-        check(rc == 2 and "lock" in err and sha(fresh) == digest, f"locked file refused ({rc} {err})")
+        check(rc == 2 and "being written" in err and sha(fresh) == digest,
+              f"locked file refused ({rc} {err})")
         rc, _, err = run("aggregate", fresh, "-q", "--no-write")
         check(rc == 0, f"locked file readable with --no-write ({rc} {err})")
-        os.remove(fresh + ".lock")
+        holder.close()  # the holder dies: its lock file stays behind, stale
+        rc, _, err = run("aggregate", fresh, "-q")
+        check(rc == 0 and "stale lock" in err, f"stale lock taken over ({rc} {err})")
+        check(not os.path.exists(fresh + ".lock"), "lock released after the write")
+        with h5py.File(fresh, "r") as f:
+            check("summary" in f, "summary written after taking over a stale lock")
 
         # --- bad input
         rc, _, err = run("aggregate", os.path.join(tmp, "missing.h5"))
@@ -240,6 +251,7 @@ def main():
         open(txt, "w").write("not hdf5\n")
         rc, _, err = run("aggregate", txt)
         check(rc == 2 and "not an HDF5 file" in err, f"text file: exit {rc} {err}")
+        digest = sha(fresh)
         rc, _, err = run("aggregate", fresh, "--csv", os.path.join(tmp, "no", "such", "dir.csv"))
         check(rc == 2 and sha(fresh) == digest, f"unwritable --csv: exit {rc}, file untouched")
 

@@ -3,6 +3,7 @@
 #include <boost/test/unit_test.hpp>
 
 #include <hdf5.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -17,6 +18,7 @@
 #include "scorefarm/aggregate/h5file.hpp"
 #include "scorefarm/aggregate/summary.hpp"
 #include "scorefarm/core/status.hpp"
+#include "scorefarm/io/journal.hpp"
 #include "study_file.hpp"
 
 using namespace scorefarm::aggregate;
@@ -457,3 +459,48 @@ BOOST_AUTO_TEST_CASE(csv_and_json_carry_the_same_numbers) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+// A process killed while it replaces /summary (here: right after the journal is written, before the
+// file is touched) loses nothing: the file still opens with its records and the old summary, and
+// the recovery that every writer runs first (io::recover_journal) completes the new summary.
+BOOST_AUTO_TEST_CASE(killed_summary_write_loses_nothing) {
+  TempDir dir;
+  const Design d;
+  const auto path = dir.file("study.h5");
+  scorefarm::test::write_study(path, make_study(d));
+  AggregateOptions options;
+  options.bootstrap_replicates = 10;
+  write_summary(path, aggregate_file(path, options));
+  const auto old_se = read_dataset(path, "summary/slopes/err_S2_sp/se");
+  const auto records = read_dataset(path, "records/err_S4_F");
+  options.bootstrap_seed = 4242;  // a different summary
+  const Summary fresh = aggregate_file(path, options);
+
+  const pid_t child = ::fork();
+  BOOST_REQUIRE(child >= 0);
+  if (child == 0) {
+    scorefarm::io::testing::set_commit_hook([](const char* stage) {
+      if (std::string(stage) == "journal-written") ::_exit(0);  // killed at the worst moment
+    });
+    try {
+      write_summary(path, fresh);
+    } catch (...) {
+    }
+    ::_exit(3);  // the hook never fired
+  }
+  int wstatus = 0;
+  ::waitpid(child, &wstatus, 0);
+  BOOST_REQUIRE(WIFEXITED(wstatus));
+  BOOST_TEST(WEXITSTATUS(wstatus) == 0);
+  BOOST_TEST(fs::exists(scorefarm::io::journal_path(path)));
+  // Untouched: opens, same records, old summary.
+  BOOST_TEST(read_dataset(path, "summary/slopes/err_S2_sp/se") == old_se);
+  BOOST_TEST(read_dataset(path, "records/err_S4_F") == records);
+  // Recovery replays the complete journal: the new summary, records still the same.
+  scorefarm::io::recover_journal(path);
+  BOOST_TEST(!fs::exists(scorefarm::io::journal_path(path)));
+  const auto new_se = read_dataset(path, "summary/slopes/err_S2_sp/se");
+  BOOST_TEST(new_se != old_se);
+  BOOST_TEST(new_se[2] == fresh.curves[0].slopes[0].se[2]);
+  BOOST_TEST(read_dataset(path, "records/err_S4_F") == records);
+}

@@ -117,9 +117,10 @@ struct Summary {
 // follow the schema, H5Error for I/O failures.
 Summary aggregate_file(const std::string& path, const AggregateOptions& options = {});
 
-// Replaces /summary in `path` (opened read-write only for this): deletes the old one, writes
-// /summary_new, renames it /summary, so an interrupted write never leaves a half summary under the
-// name /summary. Nothing outside /summary (and the transient /summary_new) is touched.
+// Replaces /summary in `path` (opened read-write only for this), through io::JournaledFile: the
+// file is either wholly before or wholly after the update, even after kill -9 (the next open
+// replays or discards the journal). Nothing outside /summary is touched. The caller holds the lock
+// file (io::LockFile) so that no run writes the file meanwhile.
 void write_summary(const std::string& path, const Summary& summary);
 
 void write_csv(std::ostream& out, const Summary& summary);
