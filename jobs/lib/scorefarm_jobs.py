@@ -131,7 +131,11 @@ def describe_plan(study, estimate, ranks, time_limit=None):
     """One line about the estimate; a warning when it exceeds the time limit."""
     if not estimate:
         return
-    seconds = float(estimate.get("estimated_seconds", 0.0))
+    seconds = estimate.get("estimated_seconds")
+    if not isinstance(seconds, (int, float)):
+        note(f"{study}: {estimate.get('cells')} cells, {estimate.get('trials')} trials "
+             "(scorefarm plan gave no time estimate)")
+        return
     note(f"{study}: {estimate.get('cells')} cells, {estimate.get('trials')} trials, "
          f"about {format_duration(seconds)} on {ranks} ranks (scorefarm plan)")
     if time_limit is not None and seconds > time_limit:
@@ -151,13 +155,18 @@ def timestamp():
     return datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
 
 
+_reserved = set()
+
+
 def new_run_dir(runs_dir, name):
-    """runs_dir/<name>-<timestamp>, with a -2, -3... suffix if that exists already."""
+    """runs_dir/<name>-<timestamp>, with a -2, -3... suffix if that exists already (or was handed out
+    earlier in this process: two studies of one submission never share a folder)."""
     base = Path(runs_dir) / f"{name}-{timestamp()}"
     candidate, k = base, 1
-    while candidate.exists():
+    while candidate.exists() or candidate in _reserved:
         k += 1
         candidate = Path(f"{base}-{k}")
+    _reserved.add(candidate)
     return candidate
 
 

@@ -70,6 +70,8 @@ void apply_override(Context& ctx, YAML::Node& root, const std::string& text) {
   for (const Step& s : steps) path = s.is_index ? index_path(path, s.index) : child_path(path, s.key);
 
   YAML::Node value;
+  if (find_block_level_comma(value_text).line > 0)
+    fail(path, "cannot parse the value: ',' cannot begin a value outside [ ] or { }");
   try {
     value = YAML::Load(value_text);
   } catch (const YAML::Exception& e) {

@@ -46,7 +46,10 @@ StudyPlan plan_study(const TrialRunner& runner, const PlanOptions& options) {
   const std::vector<std::size_t> cells = calibration_cells(runner, options.max_calibration_cells);
   const double budget = std::max(0.0, options.calibration_seconds);
   const double share = budget / static_cast<double>(cells.size());
-  const std::uint64_t max_trials_per_cell = 100000;
+  // Never time more trials than the study itself has: for small studies the plan then measures
+  // the whole work instead of outlasting the run.
+  const std::uint64_t max_trials_per_cell =
+      std::max<std::uint64_t>(1, std::min<std::uint64_t>(100000, plan.trials_per_cell));
   const auto start = clock::now();
   auto seconds_since = [](clock::time_point t0) {
     return std::chrono::duration<double>(clock::now() - t0).count();
@@ -59,7 +62,7 @@ StudyPlan plan_study(const TrialRunner& runner, const PlanOptions& options) {
     const auto cell_start = clock::now();
     double elapsed = 0.0;
     do {
-      Record record = runner.run(c, est.calibration_trials % std::max<std::uint64_t>(1, plan.trials_per_cell));
+      Record record = runner.run(c, est.calibration_trials);
       if (record.status & status::failure_mask) ++est.calibration_failures;
       ++est.calibration_trials;
       elapsed = seconds_since(cell_start);

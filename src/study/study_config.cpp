@@ -37,6 +37,9 @@ LoadedStudy load_impl(const std::string& text, const std::string& name,
     int line = 1 + static_cast<int>(std::count(text.begin(), text.begin() + static_cast<long>(at), '\n'));
     throw ConfigError(name, line, 0, "", "NUL byte in the config (not a text file?)");
   }
+  if (TextPosition comma = find_block_level_comma(text); comma.line > 0)
+    throw ConfigError(name, comma.line, comma.column, "",
+                      "',' cannot begin a value outside [ ] or { } (a stray comma?)");
   std::vector<YAML::Node> documents = YAML::LoadAll(text);
   if (documents.empty() || documents.front().IsNull())
     throw ConfigError(name, 1, 1, "", "empty config: expected a mapping with kind, seed, trials and axes");
@@ -103,8 +106,14 @@ LoadedStudy load_study_text(const std::string& text, const std::string& name_for
   } catch (const ConfigError&) {
     throw;
   } catch (const YAML::Exception& e) {
-    if (e.mark.is_null() || e.mark.line < 0) throw ConfigError(name_for_errors, 0, 0, "", e.msg);
-    throw ConfigError(name_for_errors, e.mark.line + 1, e.mark.column + 1, "", e.msg);
+    // yaml-cpp's own message, at its position; a tab in some indentation is the usual cause of
+    // its vaguer complaints ("end of map not found"), so say so when there is one.
+    std::string message = e.msg;
+    if (message.find("tab") == std::string::npos &&
+        (text.rfind("\n\t", std::string::npos) != std::string::npos || text.rfind('\t', 0) == 0))
+      message += " (the config has a tab in its indentation; YAML indents with spaces only)";
+    if (e.mark.is_null() || e.mark.line < 0) throw ConfigError(name_for_errors, 0, 0, "", message);
+    throw ConfigError(name_for_errors, e.mark.line + 1, e.mark.column + 1, "", message);
   } catch (const std::bad_alloc&) {
     throw ConfigError(name_for_errors, 0, 0, "", "out of memory while loading the config");
   } catch (const std::exception& e) {

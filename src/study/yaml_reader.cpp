@@ -111,6 +111,94 @@ void emit_node(YAML::Emitter& out, const YAML::Node& node, bool flow) {
 
 }  // namespace
 
+TextPosition find_block_level_comma(const std::string& text) {
+  int line = 1, column = 0;
+  int flow_depth = 0;
+  char quote = 0;            // inside '...' or "..."
+  bool comment = false;      // until the end of the line
+  bool node_start = true;    // the next non-blank character would begin a node
+  int block_scalar_indent = -1;  // inside a | or > block: lines indented more than this
+  int indent = 0;            // indentation of the current line
+  bool line_blank = true;
+  char previous = '\n';
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    ++column;
+    if (c == '\n') {
+      ++line;
+      column = 0;
+      comment = false;
+      indent = 0;
+      line_blank = true;
+      if (flow_depth == 0 && quote == 0) node_start = true;
+      previous = c;
+      continue;
+    }
+    if (line_blank && c == ' ') {
+      ++indent;
+      previous = c;
+      continue;
+    }
+    if (line_blank) {
+      line_blank = false;
+      if (block_scalar_indent >= 0) {
+        if (indent > block_scalar_indent) comment = true;  // block scalar text: skip the line
+        else block_scalar_indent = -1;
+      }
+    }
+    if (comment) {
+      previous = c;
+      continue;
+    }
+    if (quote != 0) {
+      if (c == '\\' && quote == '"') ++i, ++column;
+      else if (c == quote) quote = 0;
+      previous = c;
+      continue;
+    }
+    const bool blank_before = previous == ' ' || previous == '\t' || previous == '\n';
+    if (c == '#' && blank_before) {
+      comment = true;
+    } else if (c == ' ' || c == '\t') {
+      // keeps node_start as it is
+    } else if (flow_depth > 0) {
+      if (c == '[' || c == '{') ++flow_depth;
+      else if (c == ']' || c == '}') --flow_depth;
+      else if ((c == '\'' || c == '"') && (blank_before || previous == '[' || previous == '{' ||
+                                            previous == ',' || previous == ':'))
+        quote = c;
+      if (flow_depth == 0) node_start = false;
+    } else if (node_start) {
+      const char next = i + 1 < text.size() ? text[i + 1] : '\n';
+      const bool indicator = next == ' ' || next == '\n' || next == '\t' || next == '\r';
+      if (c == ',') return {line, column};
+      if (c == '[' || c == '{') {
+        ++flow_depth;
+        node_start = false;
+      } else if (c == '\'' || c == '"') {
+        quote = c;
+        node_start = false;
+      } else if ((c == '-' || c == '?' || c == ':') && indicator) {
+        // a sequence entry, complex key or value indicator: a node follows
+      } else if ((c == '|' || c == '>') ) {
+        block_scalar_indent = indent;
+        comment = true;  // the header's rest (indentation and chomping indicators)
+        node_start = false;
+      } else if (c == '&' || c == '!' ) {
+        // anchor or tag: the node itself follows after the next blank
+        while (i + 1 < text.size() && text[i + 1] != ' ' && text[i + 1] != '\n') ++i, ++column;
+      } else {
+        node_start = false;
+      }
+    } else if (c == ':' ) {
+      const char next = i + 1 < text.size() ? text[i + 1] : '\n';
+      if (next == ' ' || next == '\n' || next == '\t' || next == '\r') node_start = true;
+    }
+    previous = c;
+  }
+  return {};
+}
+
 void Context::fail(const YAML::Mark& mark, const std::string& path,
                    const std::string& message) const {
   for (auto it = overrides_.rbegin(); it != overrides_.rend(); ++it)
@@ -240,8 +328,8 @@ Item MapReader::get(const std::string& key) const {
 
 Item MapReader::require(const std::string& key) const {
   Item child = get(key);
-  if (!child.node.IsDefined())
-    item_.ctx->fail(item_.mark(), child.path, "missing required key '" + key + "'");
+  if (!child.node.IsDefined())  // point at the key that opened this mapping ("axes:")
+    item_.ctx->fail(item_.key_mark, child.path, "missing required key '" + key + "'");
   if (child.node.IsNull()) child.fail_at_key("missing value");
   return child;
 }

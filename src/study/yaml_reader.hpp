@@ -64,6 +64,15 @@ struct Item {
   }
 };
 
+// yaml-cpp 0.7 (Debian 12) never returns from Load/LoadAll when a block-level node starts with ','
+// (", a", "- ,b": found by the mutation fuzz in tests/study). YAML forbids that anyway: ',' is an
+// indicator and cannot begin a plain scalar outside [ ] and { }. Every text goes through this
+// before yaml-cpp sees it; the first such ',' is returned as a 1-based (line, column), or (0, 0).
+struct TextPosition {
+  int line = 0, column = 0;
+};
+TextPosition find_block_level_comma(const std::string& text);
+
 Item root_item(const Context& ctx, const YAML::Node& root);
 std::string child_path(const std::string& parent, const std::string& key);
 std::string index_path(const std::string& parent, std::size_t index);

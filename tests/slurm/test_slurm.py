@@ -464,6 +464,10 @@ def test_array(args):
     check(after.get("JobState") == "COMPLETED", f"job {after_array}: {after.get('JobState')}")
     check(after.get("StartTime", "") >= last_end,
           f"--dependency: job {after_array} started {after.get('StartTime')} before the array ended {last_end}")
+    chain_dirs = sorted(d for d in runs.iterdir() if d.name.startswith("tiny-"))
+    check(len(chain_dirs) == 2, f"--chain of two studies made folders {[d.name for d in chain_dirs]}")
+    for d in chain_dirs:
+        assert_complete(read_study(d / "tiny.h5"), d / "tiny.h5")
     first, second = infos[chain[0]], infos[chain[1]]
     check(first.get("JobState") == "COMPLETED" and second.get("JobState") == "COMPLETED",
           f"chain: {first.get('JobState')}, {second.get('JobState')}")

@@ -52,7 +52,7 @@ std::vector<std::size_t> calibration_cells(const TrialRunner& runner, std::size_
 
 // Sizes always; with options.calibrate, runs trials 0, 1, 2, ... of the calibration cells serially
 // in this process (the trials are pure, nothing is written) until each cell's share of the budget
-// is spent, fits t = a + b·cost to the measured cells (a, b ≥ 0) and extrapolates:
+// is spent or all its trials_per_cell trials ran, fits t = a + b·cost to the measured cells (a, b ≥ 0) and extrapolates:
 // estimated_seconds = Σ_cells trials × t_cell / workers. At least one trial is always timed.
 StudyPlan plan_study(const TrialRunner& runner, const PlanOptions& options);
 

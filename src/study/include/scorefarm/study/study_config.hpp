@@ -85,6 +85,7 @@ inline constexpr int max_depth = 32;                      // nesting levels (cat
 inline constexpr std::size_t max_nodes = 200000;          // nodes visited (catches alias bombs)
 inline constexpr std::size_t max_cells = 100000;
 inline constexpr int max_estimator_dim = 32;              // S4 has d^4 entries
+inline constexpr int max_training_dim = 1024;
 inline constexpr std::int64_t max_n = 1000000000;         // samples per trial
 inline constexpr std::uint64_t max_trials = std::uint64_t(1) << 40;
 }  // namespace config_limits

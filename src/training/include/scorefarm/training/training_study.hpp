@@ -16,6 +16,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -72,7 +73,9 @@ class TrainingRunner final : public TrialRunner {
 
  private:
   TrainingStudy study_;
-  std::vector<int> signs_;
+  std::vector<int> signs_;                                    // per cell
+  std::vector<std::unique_ptr<Distribution>> distributions_;  // per cell
+  std::vector<std::uint64_t> data_keys_, teacher_keys_;       // per cell
 };
 
 }  // namespace scorefarm
