@@ -14,18 +14,35 @@ using Eigen::Index;
 using Eigen::MatrixXd;
 using Eigen::VectorXd;
 
+namespace {
+// Rows scaled to unit length; zero rows stay zero.
+MatrixXd normalised_rows(const MatrixXd& M) {
+  MatrixXd N = M;
+  for (Index i = 0; i < M.rows(); ++i) {
+    const double r = M.row(i).norm();
+    if (r > 0) N.row(i) /= r;
+  }
+  return N;
+}
+}  // namespace
+
 MatrixXd teacher_pseudo_inverse(const MatrixXd& Astar) {
-  // A*ᵀ (A* A*ᵀ)⁻¹ through a solve; A* has full row rank by construction (k ≤ d).
-  const MatrixXd gram = Astar * Astar.transpose();
-  return Astar.transpose() * gram.ldlt().solve(MatrixXd::Identity(gram.rows(), gram.cols()));
+  // Â*ᵀ (Â* Â*ᵀ)⁻¹ of the row-normalised teacher, through a solve; A* has full row rank by
+  // construction (k ≤ d).
+  const MatrixXd N = normalised_rows(Astar);
+  const MatrixXd gram = N * N.transpose();
+  return N.transpose() * gram.ldlt().solve(MatrixXd::Identity(gram.rows(), gram.cols()));
 }
 
 ParameterError parameter_error(const MatrixXd& A, const MatrixXd& teacher_pinv) {
-  const MatrixXd M = (A * teacher_pinv).cwiseAbs();
   ParameterError e;
+  if (!A.allFinite()) {
+    e.row = e.column = std::numeric_limits<double>::infinity();
+    return e;
+  }
+  const MatrixXd M = (normalised_rows(A) * teacher_pinv).cwiseAbs();
   e.row = 1.0 - M.rowwise().maxCoeff().minCoeff();
   e.column = 1.0 - M.colwise().maxCoeff().minCoeff();
-  if (!M.allFinite()) e.row = e.column = std::numeric_limits<double>::infinity();
   return e;
 }
 
@@ -106,16 +123,8 @@ MatchingError matching_error(const MatrixXd& A, const MatrixXd& Astar) {
     out.max = out.mean = std::numeric_limits<double>::infinity();
     return out;
   }
-  auto normalised = [](const MatrixXd& M) {
-    MatrixXd N = M;
-    for (Index i = 0; i < M.rows(); ++i) {
-      const double r = M.row(i).norm();
-      if (r > 0) N.row(i) /= r;  // zero rows stay zero: cos = 0 against everything
-    }
-    return N;
-  };
   const MatrixXd cost =
-      (1.0 - (normalised(A) * normalised(Astar).transpose()).cwiseAbs().array()).matrix();
+      (1.0 - (normalised_rows(A) * normalised_rows(Astar).transpose()).cwiseAbs().array()).matrix();
   out.assignment = k <= 8 ? exhaustive_assignment(cost) : hungarian(cost);
   double sum = 0.0, mx = 0.0;
   for (Index i = 0; i < k; ++i) {

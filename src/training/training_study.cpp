@@ -241,8 +241,8 @@ std::vector<FieldSpec> TrainingRunner::fields() const {
   const char* const series_desc[] = {
       "iteration number of each logged point (updates applied)",
       "training loss on the full training set (data part and regulariser)",
-      "paper eq. 22 e(A) = min(row, column) error of M = A A*^+ (rows not normalised)",
-      "max(row, column) error of M = A A*^+: the strict variant of eq. 22",
+      "paper eq. 22 e(A) = min(row, column) error of M = normalised(A) normalised(A*)^+",
+      "max(row, column) error of the same M: the strict variant of eq. 22",
       "max over matched pairs of 1 - |cos(a_i, a*_pi(i))|, best signed permutation",
       "mean over matched pairs of 1 - |cos(a_i, a*_pi(i))|, best signed permutation",
       "test mean squared error after a least-squares refit of w on the training set"};

@@ -13,9 +13,9 @@ namespace scorefarm::training {
 // close to a permutation matrix". With rows a_i = ±a*_π(i) we have A = P D A*, and the product
 // that is then a signed permutation is A A*⁺ = P D (equivalently (A*ᵀ)⁺ Aᵀ, the paper's formula
 // applied to the column matrices Aᵀ, A*ᵀ; the literal A*⁻¹A = A*⁻¹ P D A* is one only when A*
-// commutes with P D, e.g. A* = I). So M = A A*⁺ (k x k); A*⁺ = A*ᵀ(A* A*ᵀ)⁻¹ is the pseudo-inverse
-// (A*⁻¹ for k = d). For orthonormal rows M_ij = ⟨a_i, a*_j⟩. Rows of A are NOT normalised (as in
-// the paper), so |M_ij| may exceed 1 and e(A) may be slightly negative.
+// commutes with P D, e.g. A* = I). Both A and A* are row-normalised first (SPEC §6 "Metric"):
+// M = Â Â*⁺ (k x k), so e(A) depends only on the directions of the rows, lies in [0, 1] for
+// orthonormal A* (M_ij = cos(a_i, a*_j)), and a_i = c·a*_j with any c ≠ 0 counts as exact.
 struct ParameterError {
   double row = 0;     // 1 − min_i max_j |M_ij|  (every learned a_i is near some a*_j)
   double column = 0;  // 1 − min_j max_i |M_ij|  (every a*_j is near some learned a_i)
@@ -23,7 +23,7 @@ struct ParameterError {
   double strict() const { return row > column ? row : column; }
 };
 ParameterError parameter_error(const Eigen::MatrixXd& A, const Eigen::MatrixXd& teacher_pinv);
-// A*⁺ (d x k) for parameter_error.
+// Â*⁺ (d x k) of the row-normalised teacher, for parameter_error.
 Eigen::MatrixXd teacher_pseudo_inverse(const Eigen::MatrixXd& Astar);
 
 // Collapse-proof error: the signed permutation π minimising Σ_i (1 − |cos(a_i, a*_π(i))|)
