@@ -9,6 +9,7 @@
 //   floor_normals_exp   2n standard normals (Stream::fill_normal) plus one exp per sample: what any
 //                   implementation of this trial must at least do with these generators.
 //   floor_bits_exp  2n raw Philox words plus one exp per sample (no Box-Muller).
+//   philox_words / normals   the generator stages alone (2n words; 2n normals).
 //   kde_inner / kde_runner_trial   the plug-in KDE baseline, same data, same h.
 // The custom main prints the ratios (trial vs floor, vs numpy's 1,400/s) after the table.
 //
@@ -146,6 +147,31 @@ void BM_floor_bits_exp(benchmark::State& state) {
   set_rates(state);
 }
 BENCHMARK(BM_floor_bits_exp);
+
+// The two generator stages alone: 2n Philox words; 2n normals (Philox + Box-Muller).
+void BM_philox_words(benchmark::State& state) {
+  std::vector<std::uint64_t> bits(2 * n_samples);
+  std::uint64_t trial = 0;
+  for (auto _ : state) {
+    Stream s(1, 0, trial++, substream_data);
+    s.fill_bits(bits.data(), bits.size());
+    benchmark::DoNotOptimize(bits.data());
+  }
+  set_rates(state);
+}
+BENCHMARK(BM_philox_words);
+
+void BM_normals(benchmark::State& state) {
+  std::vector<double> z(2 * n_samples);
+  std::uint64_t trial = 0;
+  for (auto _ : state) {
+    Stream s(1, 0, trial++, substream_data);
+    s.fill_normal(z.data(), z.size());
+    benchmark::DoNotOptimize(z.data());
+  }
+  set_rates(state);
+}
+BENCHMARK(BM_normals);
 
 void BM_kde_inner(benchmark::State& state) {
   const auto& sets = data_sets();

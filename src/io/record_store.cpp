@@ -340,6 +340,7 @@ int begin_run(const std::string& path, int ranks, std::uint64_t trials_done_befo
     h5::write_attribute(run, "scorefarm_version", std::string(scorefarm::version), path);
     h5::write_attribute(run, "git_commit", std::string(scorefarm::git_commit), path);
     h5::write_attribute(run, "mpi_version", mpi_library_version(), path);
+    h5::write_attribute(run, "hdf5_version", h5::library_version(), path);
   }
   file.commit();
   return index;

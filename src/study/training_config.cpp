@@ -42,8 +42,30 @@ TeacherEntry read_teacher(const Item& item) {
     e.spec.matrix = parse_named(item, parse_teacher_matrix);
   } else if (item.present() && item.node.IsMap()) {
     MapReader map(item, {"matrix", "condition", "weights", "noise", "per", "label"});
-    if (map.get("matrix").node.IsDefined())
-      e.spec.matrix = parse_named(map.get("matrix"), parse_teacher_matrix);
+    if (map.get("matrix").node.IsDefined()) {
+      const Item m = map.get("matrix");
+      if (m.node.IsSequence()) {
+        // Explicit rows a*_i: a list of k lists of d numbers.
+        const std::vector<Item> rows = read_list(m, false);
+        if (rows.empty()) m.fail("needs at least one row");
+        std::vector<std::vector<double>> values;
+        for (const Item& r : rows) {
+          values.push_back(read_number_list(r));
+          if (values.back().size() != values.front().size())
+            r.fail("row has " + std::to_string(values.back().size()) + " entries, row 0 has " +
+                   std::to_string(values.front().size()));
+        }
+        e.spec.matrix = TeacherSpec::Matrix::given;
+        e.spec.rows.resize(Eigen::Index(values.size()), Eigen::Index(values.front().size()));
+        for (std::size_t i = 0; i < values.size(); ++i)
+          for (std::size_t j = 0; j < values[i].size(); ++j)
+            e.spec.rows(Eigen::Index(i), Eigen::Index(j)) = values[i][j];
+      } else {
+        e.spec.matrix = parse_named(m, parse_teacher_matrix);
+        if (e.spec.matrix == TeacherSpec::Matrix::given)
+          m.fail("give the rows themselves: matrix: [[a11, a12, ...], [a21, ...], ...]");
+      }
+    }
     if (map.get("condition").node.IsDefined()) {
       if (e.spec.matrix != TeacherSpec::Matrix::conditioned)
         map.get("condition").fail_at_key("applies to matrix: conditioned only");
@@ -51,8 +73,17 @@ TeacherEntry read_teacher(const Item& item) {
       if (!(e.spec.condition >= 1.0))
         map.get("condition").fail("must be >= 1, found " + map.get("condition").node.Scalar());
     }
-    if (map.get("weights").node.IsDefined())
-      e.spec.weights = parse_named(map.get("weights"), parse_teacher_weights);
+    if (map.get("weights").node.IsDefined()) {
+      const Item w = map.get("weights");
+      if (w.node.IsSequence()) {
+        e.spec.weights = TeacherSpec::Weights::given;
+        e.spec.values = read_number_list(w);
+      } else {
+        e.spec.weights = parse_named(w, parse_teacher_weights);
+        if (e.spec.weights == TeacherSpec::Weights::given)
+          w.fail("give the values themselves: weights: [w1, w2, ...]");
+      }
+    }
     if (map.get("noise").node.IsDefined()) {
       e.spec.noise = read_double(map.get("noise"));
       if (!(e.spec.noise >= 0))
@@ -62,13 +93,27 @@ TeacherEntry read_teacher(const Item& item) {
     if (map.get("label").node.IsDefined()) e.label = read_name(map.get("label"));
   } else {
     item.fail("expected a teacher: a matrix name (identity, orthogonal, conditioned) or a mapping "
-              "{matrix, condition, weights, noise, per, label}, found " + describe_node(item.node));
+              "{matrix, condition, weights, noise, per, label} (matrix may be a list of rows, "
+              "weights a list of numbers), found " + describe_node(item.node));
   }
   e.canonical = YAML::Node(YAML::NodeType::Map);
-  e.canonical["matrix"] = scalar_node(to_string(e.spec.matrix));
+  if (e.spec.matrix == TeacherSpec::Matrix::given) {
+    std::vector<YAML::Node> rows;
+    for (Eigen::Index i = 0; i < e.spec.rows.rows(); ++i) {
+      std::vector<double> r(std::size_t(e.spec.rows.cols()));
+      for (Eigen::Index j = 0; j < e.spec.rows.cols(); ++j) r[std::size_t(j)] = e.spec.rows(i, j);
+      rows.push_back(double_list(r));
+    }
+    e.canonical["matrix"] = flow_list(rows);
+  } else {
+    e.canonical["matrix"] = scalar_node(to_string(e.spec.matrix));
+  }
   if (e.spec.matrix == TeacherSpec::Matrix::conditioned)
     e.canonical["condition"] = double_node(e.spec.condition);
-  e.canonical["weights"] = scalar_node(to_string(e.spec.weights));
+  if (e.spec.weights == TeacherSpec::Weights::given)
+    e.canonical["weights"] = double_list(e.spec.values);
+  else
+    e.canonical["weights"] = scalar_node(to_string(e.spec.weights));
   e.canonical["noise"] = double_node(e.spec.noise);
   e.canonical["per"] = scalar_node(to_string(e.spec.per));
   if (!e.label.empty()) e.canonical["label"] = scalar_node(e.label);

@@ -46,10 +46,32 @@ Teacher make_teacher(const TeacherSpec& spec, int d, int k, Stream& stream) {
       t.A = U * s.asDiagonal() * V.leftCols(k).transpose();
       break;
     }
+    case TeacherSpec::Matrix::given: {
+      if (spec.rows.rows() != k || spec.rows.cols() != d)
+        throw std::invalid_argument("teacher.matrix: given rows are " +
+                                    std::to_string(spec.rows.rows()) + " x " +
+                                    std::to_string(spec.rows.cols()) + ", the cell needs k x d = " +
+                                    std::to_string(k) + " x " + std::to_string(d));
+      if (!spec.rows.allFinite())
+        throw std::invalid_argument("teacher.matrix: given rows must be finite");
+      Eigen::JacobiSVD<Eigen::MatrixXd> svd(spec.rows);
+      const Eigen::VectorXd sv = svd.singularValues();
+      if (!(sv(k - 1) > 1e-10 * sv(0)))
+        throw std::invalid_argument("teacher.matrix: given rows must have full row rank");
+      t.A = spec.rows;
+      break;
+    }
   }
   t.w = Eigen::VectorXd::Ones(k);
   if (spec.weights == TeacherSpec::Weights::random_signs)
     for (int i = 0; i < k; ++i) t.w(i) = (stream.bits() >> 63) ? 1.0 : -1.0;
+  if (spec.weights == TeacherSpec::Weights::given) {
+    if (spec.values.size() != std::size_t(k))
+      throw std::invalid_argument("teacher.weights: " + std::to_string(spec.values.size()) +
+                                  " values given, the cell has k = " + std::to_string(k));
+    for (int i = 0; i < k; ++i) t.w(i) = spec.values[std::size_t(i)];
+    if (!t.w.allFinite()) throw std::invalid_argument("teacher.weights: values must be finite");
+  }
   return t;
 }
 

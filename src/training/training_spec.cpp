@@ -31,9 +31,10 @@ const std::pair<const char*, Activation> kActivations[] = {{"relu", Activation::
 const std::pair<const char*, TeacherSpec::Matrix> kMatrices[] = {
     {"identity", TeacherSpec::Matrix::identity},
     {"orthogonal", TeacherSpec::Matrix::orthogonal},
-    {"conditioned", TeacherSpec::Matrix::conditioned}};
+    {"conditioned", TeacherSpec::Matrix::conditioned}, {"given", TeacherSpec::Matrix::given}};
 const std::pair<const char*, TeacherSpec::Weights> kWeights[] = {
-    {"ones", TeacherSpec::Weights::ones}, {"random_signs", TeacherSpec::Weights::random_signs}};
+    {"ones", TeacherSpec::Weights::ones}, {"random_signs", TeacherSpec::Weights::random_signs},
+    {"given", TeacherSpec::Weights::given}};
 const std::pair<const char*, TeacherSpec::Per> kPer[] = {{"trial", TeacherSpec::Per::trial},
                                                          {"cell", TeacherSpec::Per::cell}};
 const std::pair<const char*, LossSpec::Kind> kLosses[] = {{"l2", LossSpec::Kind::l2},

@@ -84,6 +84,9 @@ std::string canonical(const TeacherSpec& t, int d, int k) {
   put(out, double(int(t.activation)));
   put(out, t.noise);
   put(out, double(int(t.per)));
+  if (t.matrix == TeacherSpec::Matrix::given) put(out, t.rows);
+  if (t.weights == TeacherSpec::Weights::given)
+    for (double v : t.values) put(out, v);
   return out;
 }
 
@@ -179,6 +182,14 @@ TrainingRunner::TrainingRunner(TrainingStudy study) : study_(std::move(study)) {
       throw std::invalid_argument(where(ci, "teacher.noise") + "must be a finite number >= 0");
     if (t.matrix == TeacherSpec::Matrix::conditioned && !(t.condition >= 1 && std::isfinite(t.condition)))
       throw std::invalid_argument(where(ci, "teacher.condition") + "must be a finite number >= 1");
+    if (t.matrix == TeacherSpec::Matrix::given || t.weights == TeacherSpec::Weights::given) {
+      Stream probe(0, 0, 0, 0);
+      try {
+        (void)make_teacher(t, d, c.k, probe);
+      } catch (const std::invalid_argument& e) {
+        throw std::invalid_argument(where(ci, "teacher") + e.what());
+      }
+    }
     const auto& l = c.loss;
     if (!(l.mu >= 0) || !std::isfinite(l.mu))
       throw std::invalid_argument(where(ci, "loss.mu") + "must be a finite number >= 0");

@@ -532,6 +532,8 @@ axes:
     BOOST_TEST(again.effective_yaml == first.effective_yaml);
     BOOST_TEST(again.hash == first.hash);
     BOOST_TEST(again.runner->cell_count() == first.runner->cell_count());
+    BOOST_TEST(again.kind == first.kind);
+    if (first.kind != "estimator") continue;  // training cells: tests/study training cases
     const auto& c1 = estimator(first).cells;
     const auto& c2 = estimator(again).cells;
     for (std::size_t i = 0; i < c1.size(); ++i) {

@@ -17,12 +17,17 @@ enum class Activation { relu, tanh, softplus, sigmoid };
 struct TeacherSpec {
   // A* (k x d, rows a*_i): the first k rows of the identity; of a random orthogonal matrix
   // (QR of a Gaussian matrix with the signs of diag(R) fixed, i.e. Haar); or U diag(s) Vᵀ with
-  // U, V random orthogonal and singular values s log-spaced from 1 down to 1/condition.
-  enum class Matrix { identity, orthogonal, conditioned };
+  // U, V random orthogonal and singular values s log-spaced from 1 down to 1/condition; or
+  // `given`: the k x d matrix `rows` as written (full row rank; e.g. a rotation for the
+  // non-degenerate Figure 4 mixture variant, SPEC §6).
+  enum class Matrix { identity, orthogonal, conditioned, given };
   Matrix matrix = Matrix::identity;
   double condition = 10.0;  // conditioned only; >= 1
-  enum class Weights { ones, random_signs };
+  Eigen::MatrixXd rows;     // given only: k x d
+  // w*: all ones, independent random signs, or `given` (the k values in `values`).
+  enum class Weights { ones, random_signs, given };
   Weights weights = Weights::ones;
+  std::vector<double> values;  // given only: k entries
   Activation activation = Activation::relu;
   double noise = 0.0;  // σ_η of the Gaussian label noise η
   // Which randomness the teacher is keyed by: `trial` draws a new A*, w* for every trial (seed);

@@ -1,0 +1,228 @@
+// The farm (parallel/farm.hpp) under mpiexec -n 3, against the serial reference: HashRunner records
+// (tests/io/hash_runner.hpp) are recomputed independently on rank 0 and compared bit for bit with
+// what the farm's ranks wrote. Also: stop mid-run and resume, trial errors, every master-work mode,
+// a stop notice reaching ranks busy with long trials.
+#define BOOST_TEST_MODULE farm
+#include <unistd.h>
+
+#include <atomic>
+#include <boost/test/unit_test.hpp>
+#include <cstring>
+#include <filesystem>
+#include <stdexcept>
+#include <string>
+
+#include "../io/hash_runner.hpp"
+#include "scorefarm/io/record_store.hpp"
+#include "scorefarm/parallel/farm.hpp"
+#include "scorefarm/parallel/mpi.hpp"
+
+namespace fs = std::filesystem;
+using namespace scorefarm;
+using scorefarm::test::HashRunner;
+
+namespace {
+
+struct MpiFixture {
+  MpiFixture() : session(&boost::unit_test::framework::master_test_suite().argc,
+                         &boost::unit_test::framework::master_test_suite().argv) {}
+  parallel::MpiSession session;
+};
+BOOST_TEST_GLOBAL_FIXTURE(MpiFixture);
+
+int rank() { return parallel::rank_of(MPI_COMM_WORLD); }
+int size() { return parallel::size_of(MPI_COMM_WORLD); }
+
+// A fresh study file for `runner`, on every rank's view (the path is rank 0's).
+std::string fresh_study(const TrialRunner& runner, const std::string& name) {
+  std::string path;
+  if (rank() == 0) {
+    const fs::path dir = fs::temp_directory_path() / ("scorefarm_test_farm_" + std::to_string(::getpid()));
+    fs::create_directories(dir);
+    path = (dir / (name + ".h5")).string();
+    fs::remove(path);
+    io::StudyMetadata meta{"estimator", "text: 1\n", {}, "text: 1\n", "0123456789abcdef", 7};
+    io::create_study_file(path, runner, meta);
+  }
+  return parallel::broadcast(MPI_COMM_WORLD, path);
+}
+
+parallel::FarmOptions quiet_options(double chunk_seconds = 0.01) {
+  parallel::FarmOptions options;
+  options.target_chunk_seconds = chunk_seconds;
+  options.progress_out = nullptr;
+  options.stop_requested = [] { return false; };
+  options.stop_signal = [] { return 0; };
+  return options;
+}
+
+bool same_bits(const Record& a, const Record& b) {
+  return a.status == b.status && a.values.size() == b.values.size() &&
+         std::memcmp(a.values.data(), b.values.data(), a.values.size() * sizeof(double)) == 0;
+}
+
+// On rank 0: every record with done = 1 equals the serial reference bit for bit, and the number of
+// done records; -1 when a done record differs.
+long long check_against_reference(const io::RecordStore& store, const TrialRunner& reference) {
+  long long done = 0;
+  if (rank() != 0) return 0;
+  const std::vector<std::uint8_t> flags = store.read_done();
+  for (std::size_t cell = 0; cell < store.cell_count(); ++cell) {
+    const std::vector<Record> records = store.read({cell, 0, store.trials_per_cell()});
+    for (std::uint64_t t = 0; t < store.trials_per_cell(); ++t) {
+      const std::uint8_t flag = flags[cell * store.trials_per_cell() + t];
+      if (flag != 1) {
+        if (flag != 0) return -1;
+        continue;
+      }
+      ++done;
+      if (!same_bits(records[t], reference.run(cell, t))) {
+        BOOST_TEST_MESSAGE("record (" << cell << ", " << t << ") differs from the reference");
+        return -1;
+      }
+    }
+  }
+  return done;
+}
+
+// A runner that throws on one trial.
+class FailingRunner final : public TrialRunner {
+ public:
+  explicit FailingRunner(const HashRunner& base) : base_(base) {}
+  std::string kind() const override { return base_.kind(); }
+  std::vector<FieldSpec> fields() const override { return base_.fields(); }
+  std::size_t cell_count() const override { return base_.cell_count(); }
+  std::uint64_t trials_per_cell() const override { return base_.trials_per_cell(); }
+  std::vector<CellColumn> cell_table() const override { return base_.cell_table(); }
+  double cost(std::size_t cell) const override { return base_.cost(cell); }
+  Record run(std::size_t cell, std::uint64_t trial) const override {
+    if (cell == 1 && trial == 77) throw std::runtime_error("deliberate failure");
+    return base_.run(cell, trial);
+  }
+
+ private:
+  const HashRunner& base_;
+};
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(farm_equals_serial_reference_bit_for_bit) {
+  BOOST_TEST(size() == 3);
+  for (auto mode : {parallel::FarmOptions::MasterWork::automatic, parallel::FarmOptions::MasterWork::always,
+                    parallel::FarmOptions::MasterWork::never}) {
+    HashRunner runner(5, 997, 3, 20.0);  // 20 µs trials: many chunks of every size
+    const std::string path = fresh_study(runner, "reference_" + std::to_string(static_cast<int>(mode)));
+    io::RecordStore store = io::RecordStore::open(path, runner, MPI_COMM_WORLD);
+    parallel::FarmOptions options = quiet_options(0.005);
+    options.master_work = mode;
+    const parallel::FarmResult result = parallel::run_farm(runner, store, MPI_COMM_WORLD, options);
+    BOOST_TEST(result.error == "");
+    BOOST_TEST(result.total == 5u * 997u);
+    BOOST_TEST(result.done_before == 0u);
+    BOOST_TEST(result.completed == result.total);
+    BOOST_TEST(result.complete());
+    BOOST_TEST(!result.stopped);
+    BOOST_TEST(result.chunks > 3u);
+    if (mode == parallel::FarmOptions::MasterWork::always) BOOST_TEST(result.computing_ranks == 3);
+    if (mode == parallel::FarmOptions::MasterWork::never) BOOST_TEST(result.computing_ranks == 2);
+    MPI_Barrier(MPI_COMM_WORLD);
+    if (rank() == 0) BOOST_TEST(check_against_reference(store, HashRunner(5, 997, 3)) == 5 * 997);
+    store.close();
+  }
+}
+
+BOOST_AUTO_TEST_CASE(every_rank_gets_the_same_result) {
+  HashRunner runner(3, 301, 1);
+  const std::string path = fresh_study(runner, "same_result");
+  io::RecordStore store = io::RecordStore::open(path, runner, MPI_COMM_WORLD);
+  const parallel::FarmResult result = parallel::run_farm(runner, store, MPI_COMM_WORLD, quiet_options());
+  unsigned long long mine[3] = {result.completed, result.chunks, result.total};
+  unsigned long long low[3], high[3];
+  MPI_Allreduce(mine, low, 3, MPI_UNSIGNED_LONG_LONG, MPI_MIN, MPI_COMM_WORLD);
+  MPI_Allreduce(mine, high, 3, MPI_UNSIGNED_LONG_LONG, MPI_MAX, MPI_COMM_WORLD);
+  for (int i = 0; i < 3; ++i) BOOST_TEST(low[i] == high[i]);
+  BOOST_TEST(result.completed == 903u);
+  // A second farm on the complete file has nothing to do.
+  const parallel::FarmResult again = parallel::run_farm(runner, store, MPI_COMM_WORLD, quiet_options());
+  BOOST_TEST(again.done_before == 903u);
+  BOOST_TEST(again.completed == 0u);
+  BOOST_TEST(again.chunks == 0u);
+  BOOST_TEST(again.complete());
+  store.close();
+}
+
+BOOST_AUTO_TEST_CASE(stop_on_one_worker_then_resume_equals_reference) {
+  HashRunner runner(4, 2000, 2, 30.0);
+  const std::string path = fresh_study(runner, "stop_resume");
+  std::uint64_t done_after_stop = 0;
+  {
+    io::RecordStore store = io::RecordStore::open(path, runner, MPI_COMM_WORLD);
+    parallel::FarmOptions options = quiet_options(0.01);
+    // Rank 2 "receives a signal" after its 300th stop check: the others must stop too.
+    auto checks = std::make_shared<int>(0);
+    options.stop_requested = [checks] { return rank() == 2 && ++*checks > 300; };
+    options.stop_signal = [] { return 15; };
+    const parallel::FarmResult result = parallel::run_farm(runner, store, MPI_COMM_WORLD, options);
+    BOOST_TEST(result.error == "");
+    BOOST_TEST(result.stopped);
+    BOOST_TEST(result.signal == 15);
+    BOOST_TEST(!result.complete());
+    BOOST_TEST(result.completed > 0u);
+    MPI_Barrier(MPI_COMM_WORLD);
+    const long long done = check_against_reference(store, HashRunner(4, 2000, 2));
+    if (rank() == 0) BOOST_TEST(done == static_cast<long long>(result.completed));
+    done_after_stop = result.completed;
+    store.close();
+  }
+  {
+    io::RecordStore store = io::RecordStore::open(path, runner, MPI_COMM_WORLD);
+    const parallel::FarmResult result = parallel::run_farm(runner, store, MPI_COMM_WORLD, quiet_options(0.01));
+    BOOST_TEST(result.done_before == done_after_stop);
+    BOOST_TEST(result.completed == 8000u - done_after_stop);
+    BOOST_TEST(result.complete());
+    MPI_Barrier(MPI_COMM_WORLD);
+    if (rank() == 0) BOOST_TEST(check_against_reference(store, HashRunner(4, 2000, 2)) == 8000);
+    store.close();
+  }
+}
+
+BOOST_AUTO_TEST_CASE(stop_on_master_reaches_workers_busy_with_long_chunks) {
+  // 2 ms trials, 10 s chunks asked for: the chunks grow 4, 32, 256, 2048 trials (4 s), so at the
+  // stop (1 s) both workers are early in a 4 s chunk, which they would finish without the notice.
+  HashRunner runner(2, 20000, 1, 2000.0);
+  const std::string path = fresh_study(runner, "stop_master");
+  io::RecordStore store = io::RecordStore::open(path, runner, MPI_COMM_WORLD);
+  parallel::FarmOptions options = quiet_options(10.0);
+  options.master_work = parallel::FarmOptions::MasterWork::never;
+  const double start = MPI_Wtime();
+  options.stop_requested = [start] { return rank() == 0 && MPI_Wtime() - start > 1.0; };
+  options.stop_signal = [] { return 10; };
+  const parallel::FarmResult result = parallel::run_farm(runner, store, MPI_COMM_WORLD, options);
+  const double seconds = MPI_Wtime() - start;
+  BOOST_TEST(result.stopped);
+  BOOST_TEST(result.signal == 10);
+  BOOST_TEST(!result.complete());
+  BOOST_TEST(seconds < 2.5);
+  MPI_Barrier(MPI_COMM_WORLD);
+  const long long done = check_against_reference(store, HashRunner(2, 20000, 1));
+  if (rank() == 0) BOOST_TEST(done == static_cast<long long>(result.completed));
+  store.close();
+}
+
+BOOST_AUTO_TEST_CASE(a_failing_trial_stops_the_farm_with_its_message) {
+  HashRunner base(3, 400, 1, 5.0);
+  FailingRunner runner(base);
+  const std::string path = fresh_study(runner, "failing");
+  io::RecordStore store = io::RecordStore::open(path, runner, MPI_COMM_WORLD);
+  const parallel::FarmResult result = parallel::run_farm(runner, store, MPI_COMM_WORLD, quiet_options(0.002));
+  BOOST_TEST(result.error.find("trial 77 of cell 1 failed: deliberate failure") != std::string::npos,
+             result.error);
+  BOOST_TEST(!result.complete());
+  MPI_Barrier(MPI_COMM_WORLD);
+  const long long done = check_against_reference(store, HashRunner(3, 400, 1));
+  if (rank() == 0) {
+    BOOST_TEST(done == static_cast<long long>(result.completed));
+    BOOST_TEST(store.read_done()[1 * 400 + 77] == 0);
+  }
+  store.close();
+}
