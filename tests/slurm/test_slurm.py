@@ -78,8 +78,13 @@ def read_study(path):
         for group in ("records", "cells"):
             for name, dataset in f[group].items():
                 data = dataset[()]
-                out[group][name] = (str(dataset.dtype), dataset.shape,
-                                    data.tobytes() if hasattr(data, "tobytes") else repr(data))
+                # Variable-length strings come back as an object array: its bytes are pointers,
+                # so compare the values themselves.
+                if getattr(data, "dtype", None) is not None and data.dtype.kind == "O":
+                    value = repr(data.tolist())
+                else:
+                    value = data.tobytes() if hasattr(data, "tobytes") else repr(data)
+                out[group][name] = (str(dataset.dtype), dataset.shape, value)
         runs = f.get("runs", {})
         for k in sorted(runs, key=int):
             out["runs"].append({key: _plain(value) for key, value in runs[k].attrs.items()})
