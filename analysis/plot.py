@@ -9,7 +9,11 @@ Training studies: one PNG per series (e_A, loss, ...): the median and percentile
 against the iteration, one line per loss, one panel per remaining setting.
 
     /usr/bin/python3 analysis/plot.py out.h5 [-o DIR] [--paper] [--degree P] [--dim D]
-                                            [--series e_A,loss]
+                                            [--series e_A,loss] [--compare AXIS,...]
+
+--compare degree,kernel draws, besides the per-curve figures, one figure per group of curves that
+differ only in the named axes: each curve's median and 25-75% band on the same axes, one panel per
+error (e.g. the degree-2 S4 floor beside the degree-4 estimator).
 
 Prints one line per PNG: `wrote PATH panels=[...]`. Exit 2 on bad input (no /summary, ...).
 """
@@ -131,6 +135,54 @@ def estimator_figure(study, curve, outdir, stem, paper=False, degree=None, dim=N
     return path, titles
 
 
+def comparison_figures(study, compare, outdir, stem):
+    """One PNG per group of curves that differ only in the axes `compare` (and n)."""
+    fields = [f for f in study.error_fields() if f in study.slopes] or study.error_fields()
+    groups = {}
+    for curve in study.curves:
+        cells = [c for c in curve["cells"] if study.done[c] > 0]
+        if not cells:
+            continue
+        key = tuple((a, str(study.axes[a][cells[0]])) for a in study.axes
+                    if a not in compare and a != "n")
+        groups.setdefault(key, []).append((curve, cells))
+    colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    out = []
+    for g, (key, members) in enumerate(groups.items()):
+        if len(members) < 2:
+            continue
+        fig, axes = plt.subplots(1, len(fields), figsize=(5.2 * len(fields), 4.4), squeeze=False)
+        for ax, field in zip(axes[0], fields):
+            for j, (curve, cells) in enumerate(members):
+                n = np.array([study.axes["n"][c] for c in cells], dtype=float)
+                pct = study.fields[field]["percentiles"][cells]
+                shown = np.where(np.isfinite(pct) & (pct > 0), pct, np.nan)
+                color = colors[j % len(colors)]
+                label = ", ".join(f"{a}={study.axes[a][cells[0]]}" for a in compare
+                                  if a in study.axes)
+                if field in study.slopes:
+                    sl = study.slopes[field]["slope"][curve["index"]][sfs.MEDIAN]
+                    if np.isfinite(sl):
+                        label += f" (median slope {sl:.3f})"
+                ax.fill_between(n, shown[:, 1], shown[:, 3], color=color, alpha=0.25, lw=0)
+                ax.plot(n, shown[:, sfs.MEDIAN], "o-", color=color, ms=3, label=label)
+            ax.set_xscale("log")
+            ax.set_yscale("log")
+            ax.set_xlabel("n (samples)")
+            ax.set_ylabel("error (median, 25–75% band)")
+            ax.set_title(sfs.FIELD_TITLE.get(field, field))
+            ax.grid(True, which="both", alpha=0.25)
+            ax.legend(fontsize=7)
+        fixed = "  ".join(f"{a}={v}" for a, v in key)
+        fig.suptitle(f"{os.path.basename(study.path)} — {fixed}", fontsize=9)
+        fig.tight_layout()
+        path = os.path.join(outdir, f"{stem}_compare{g}.png")
+        fig.savefig(path, dpi=110)
+        plt.close(fig)
+        out.append((path, fields))
+    return out
+
+
 def training_figures(study, outdir, stem, series=None):
     names = [s for s in (series or ["e_A", "loss"]) if s in study.series]
     if series is None:
@@ -184,7 +236,8 @@ def training_figures(study, outdir, stem, series=None):
     return out
 
 
-def make_figures(study, outdir, stem=None, paper=False, degree=None, dim=None, series=None):
+def make_figures(study, outdir, stem=None, paper=False, degree=None, dim=None, series=None,
+                 compare=None):
     """Writes every figure of `study` into outdir; returns [(path, panel titles)]."""
     os.makedirs(outdir, exist_ok=True)
     stem = stem or os.path.splitext(os.path.basename(study.path))[0]
@@ -193,6 +246,8 @@ def make_figures(study, outdir, stem=None, paper=False, degree=None, dim=None, s
         r = estimator_figure(study, curve, outdir, stem, paper, degree, dim)
         if r:
             written.append(r)
+    if compare:
+        written += comparison_figures(study, compare, outdir, stem)
     if study.series:
         written += training_figures(study, outdir, stem, series)
     return written
@@ -209,10 +264,20 @@ def main():
     ap.add_argument("--dim", type=int, default=None, help="dimension d for the theory rate")
     ap.add_argument("--series", default=None,
                     help="training series to draw, comma separated (default e_A,loss and e_*)")
+    ap.add_argument("--compare", default=None,
+                    help="also overlay curves that differ only in these axes, comma separated "
+                         "(e.g. degree,kernel)")
     a = ap.parse_args()
     study = sfs.load(a.file)
     series = a.series.split(",") if a.series else None
-    written = make_figures(study, a.outdir, a.stem, a.paper, a.degree, a.dim, series)
+    compare = a.compare.split(",") if a.compare else None
+    if compare:
+        unknown = [x for x in compare if x not in study.axes]
+        if unknown:
+            print(f"error: {a.file}: --compare: no axis {', '.join(unknown)} "
+                  f"(axes: {', '.join(study.axes)})", file=sys.stderr)
+            return 2
+    written = make_figures(study, a.outdir, a.stem, a.paper, a.degree, a.dim, series, compare)
     if not written:
         print(f"error: {a.file}: nothing to plot (no curve with an n axis, no series)",
               file=sys.stderr)

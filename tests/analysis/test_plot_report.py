@@ -164,6 +164,15 @@ def real_run_case(tmp):
     for line in out.splitlines():
         if line.startswith("wrote "):
             check(png_ok(line.split()[1]), f"real PNG {line}")
+    # --compare distribution: the Gaussian and mixture curves on one figure, one panel per error.
+    rc, out, err = run(PY, PLOT, h5, "-o", os.path.join(tmp, "cfigs"), "--compare", "distribution")
+    compared = [l for l in out.splitlines() if "_compare" in l]
+    check(rc == 0 and len(compared) == 1, f"one comparison figure: {rc} {out} {err}")
+    for line in compared:
+        check(png_ok(line.split()[1]) and "panels=['err_S2_sp', 'err_S4_F']" in line,
+              f"comparison PNG {line}")
+    rc, _, err = run(PY, PLOT, h5, "-o", os.path.join(tmp, "cfigs"), "--compare", "colour")
+    check(rc == 2 and "no axis colour" in err, f"--compare unknown axis: {rc} {err}")
     md_path = os.path.join(tmp, "quick.md")
     rc, _, err = run(PY, REPORT, h5, "-o", md_path)
     check(rc == 0, f"report real: {rc} {err}")
