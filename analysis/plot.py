@@ -158,12 +158,11 @@ def comparison_figures(study, compare, outdir, stem):
                 pct = study.fields[field]["percentiles"][cells]
                 shown = np.where(np.isfinite(pct) & (pct > 0), pct, np.nan)
                 color = colors[j % len(colors)]
-                label = ", ".join(f"{a}={study.axes[a][cells[0]]}" for a in compare
-                                  if a in study.axes)
+                label = " / ".join(f"{study.axes[a][cells[0]]}" for a in compare)
                 if field in study.slopes:
                     sl = study.slopes[field]["slope"][curve["index"]][sfs.MEDIAN]
                     if np.isfinite(sl):
-                        label += f" (median slope {sl:.3f})"
+                        label += f": slope {sl:.3f}"
                 ax.fill_between(n, shown[:, 1], shown[:, 3], color=color, alpha=0.25, lw=0)
                 ax.plot(n, shown[:, sfs.MEDIAN], "o-", color=color, ms=3, label=label)
             ax.set_xscale("log")
@@ -172,7 +171,7 @@ def comparison_figures(study, compare, outdir, stem):
             ax.set_ylabel("error (median, 25–75% band)")
             ax.set_title(sfs.FIELD_TITLE.get(field, field))
             ax.grid(True, which="both", alpha=0.25)
-            ax.legend(fontsize=7)
+            ax.legend(fontsize=6.5, title=" / ".join(compare), title_fontsize=6.5)
         fixed = "  ".join(f"{a}={v}" for a, v in key)
         fig.suptitle(f"{os.path.basename(study.path)} — {fixed}", fontsize=9)
         fig.tight_layout()
