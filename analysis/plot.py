@@ -40,6 +40,15 @@ def _anchor_line(ax, n, y_at, exponent, n0, **kw):
     ax.plot(xs, y_at * (xs / n0) ** exponent, **kw)
 
 
+def _save(fig, outdir, name):
+    """Lays out, writes and closes `fig` as outdir/name; returns the path."""
+    fig.tight_layout()
+    path = os.path.join(outdir, name)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
 def estimator_figure(study, curve, outdir, stem, paper=False, degree=None, dim=None):
     fields = [f for f in study.error_fields() if f in study.slopes]
     if not fields:
@@ -128,11 +137,7 @@ def estimator_figure(study, curve, outdir, stem, paper=False, degree=None, dim=N
     label = curve["label"]
     fig.suptitle(f"{os.path.basename(study.path)} — {label}  "
                  f"({study.n_trials} trials per n; p={p}, d={d})", fontsize=10)
-    fig.tight_layout()
-    path = os.path.join(outdir, f"{stem}_curve{curve['index']}.png")
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path, titles
+    return _save(fig, outdir, f"{stem}_curve{curve['index']}.png"), titles
 
 
 def comparison_figures(study, compare, outdir, stem):
@@ -174,11 +179,7 @@ def comparison_figures(study, compare, outdir, stem):
             ax.legend(fontsize=6.5, title=" / ".join(compare), title_fontsize=6.5)
         fixed = "  ".join(f"{a}={v}" for a, v in key)
         fig.suptitle(f"{os.path.basename(study.path)} — {fixed}", fontsize=9)
-        fig.tight_layout()
-        path = os.path.join(outdir, f"{stem}_compare{g}.png")
-        fig.savefig(path, dpi=110)
-        plt.close(fig)
-        out.append((path, fields))
+        out.append((_save(fig, outdir, f"{stem}_compare{g}.png"), fields))
     return out
 
 
@@ -227,11 +228,7 @@ def training_figures(study, outdir, stem, series=None):
             ax.legend(fontsize=7)
         fig.suptitle(f"{os.path.basename(study.path)} — {name} across seeds "
                      "(bands 5–95% and 25–75%)", fontsize=10)
-        fig.tight_layout()
-        path = os.path.join(outdir, f"{stem}_{name}.png")
-        fig.savefig(path, dpi=110)
-        plt.close(fig)
-        out.append((path, titles))
+        out.append((_save(fig, outdir, f"{stem}_{name}.png"), titles))
     return out
 
 
