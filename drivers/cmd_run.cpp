@@ -27,6 +27,7 @@
 #include <fmt/format.h>
 
 #include "command.hpp"
+#include "scorefarm/io/fault.hpp"
 #include "scorefarm/io/lock_file.hpp"
 #include "scorefarm/io/record_store.hpp"
 #include "scorefarm/parallel/farm.hpp"
@@ -185,6 +186,7 @@ int run_study(const RunArgs& args) {
       std::string note;
       lock = io::LockFile::acquire(args.output, &note);
       if (!note.empty()) say(note);
+      io::fault_point("run:locked");
       for (const std::string& n : io::prepare_output(args.output)) say(n);
       io::StudyMetadata metadata;
       metadata.kind = study.kind;
@@ -200,7 +202,11 @@ int run_study(const RunArgs& args) {
         created = true;
       }
       done_before = io::count_done(args.output);
-      if (done_before < total) run_index = io::begin_run(args.output, size, done_before);
+      if (done_before < total) {
+        run_index = io::begin_run(args.output, size, done_before);
+      } else {
+        io::mark_killed_runs(args.output);  // a run killed after its last record, before end_run
+      }
     });
     if (step.code != exit_ok) return fail(step);
     {
@@ -235,6 +241,7 @@ int run_study(const RunArgs& args) {
       int all_opened = 0;
       parallel::check(MPI_Allreduce(&opened, &all_opened, 1, MPI_INT, MPI_MIN, comm), "MPI_Allreduce");
       if (all_opened) {
+        io::fault_point("run:opened");
         parallel::FarmOptions options;
         options.target_chunk_seconds = args.chunk_seconds;
         options.progress_out = args.quiet ? nullptr : stderr;
@@ -272,7 +279,9 @@ int run_study(const RunArgs& args) {
     // 4. The outcome, in /runs/<k> and in the exit code.
     const bool complete = error.empty() && result.complete();
     const std::string outcome = !error.empty() ? "failed" : complete ? "complete" : "incomplete";
+    if (rank == 0) io::fault_point("run:before-end");
     step = on_root(comm, [&] { io::end_run(args.output, run_index, result.completed, outcome); });
+    if (rank == 0) io::fault_point("run:after-end");
     if (rank == 0) lock.reset();  // releases the lock file
     if (!error.empty()) {
       say("error: " + error);

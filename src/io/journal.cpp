@@ -1,6 +1,7 @@
 // The "scorefarm_journal" HDF5 virtual file driver and the redo journal it commits through.
 // See journal.hpp for the protocol and why it makes /runs updates survive kill -9 at any instant.
 #include "scorefarm/io/journal.hpp"
+#include "scorefarm/io/fault.hpp"
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -120,9 +121,13 @@ void apply_journal(const std::string& path, const Journal& journal) {
   const int fd = ::open(path.c_str(), O_WRONLY | O_CLOEXEC);
   if (fd < 0) throw std::runtime_error("applying the journal to " + path + ": " + errno_text(errno));
   try {
-    for (const auto& [address, bytes] : journal.writes)
+    bool first = true;
+    for (const auto& [address, bytes] : journal.writes) {
       write_all(fd, bytes.data(), bytes.size(), static_cast<off_t>(address),
                 "applying the journal to " + path);
+      if (first) fault_point("journal:apply-partial");
+      first = false;
+    }
     struct stat st {};
     if (::fstat(fd, &st) != 0) throw std::runtime_error("stat " + path + ": " + errno_text(errno));
     if (journal.final_size > static_cast<std::uint64_t>(st.st_size) &&
@@ -145,7 +150,11 @@ void commit_journal(const std::string& path, const Journal& journal) {
   const int fd = ::open(jpath.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
   if (fd < 0) throw std::runtime_error("creating the journal " + jpath + ": " + errno_text(errno));
   try {
-    write_all(fd, bytes.data(), bytes.size(), 0, "writing the journal " + jpath);
+    const std::size_t half = bytes.size() / 2;
+    write_all(fd, bytes.data(), half, 0, "writing the journal " + jpath);
+    fault_point("journal:partial");
+    write_all(fd, bytes.data() + half, bytes.size() - half, static_cast<off_t>(half),
+              "writing the journal " + jpath);
     if (::fsync(fd) != 0) throw std::runtime_error("fsync " + jpath + ": " + errno_text(errno));
   } catch (...) {
     ::close(fd);
@@ -155,8 +164,10 @@ void commit_journal(const std::string& path, const Journal& journal) {
   ::close(fd);
   sync_directory(jpath);
   if (commit_hook) commit_hook("journal-written");
+  fault_point("journal:written");
   apply_journal(path, journal);  // a failure here leaves a complete journal: the next open replays it
   if (commit_hook) commit_hook("applied");
+  fault_point("journal:applied");
   ::unlink(jpath.c_str());
   sync_directory(jpath);
 }

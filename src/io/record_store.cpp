@@ -12,6 +12,7 @@
 #include <limits>
 
 #include "scorefarm/core/status.hpp"
+#include "scorefarm/io/fault.hpp"
 #include "scorefarm/io/journal.hpp"
 #include "scorefarm/io/lock_file.hpp"
 #include "scorefarm/version.hpp"
@@ -172,6 +173,7 @@ void create_study_file(const std::string& path, const TrialRunner& runner, const
     h5::write_attribute_i64(file, "n_cells", static_cast<std::int64_t>(n_cells), temporary);
     h5::write_attribute_i64(file, "n_trials", static_cast<std::int64_t>(n_trials), temporary);
     h5::write_attribute_u64(file, "seed", study.seed, temporary);
+    fault_point("create:attributes");
 
     {  // /cells: the cell table, one column per axis
       Handle cells = create_group_plain(file, "cells", temporary);
@@ -229,12 +231,15 @@ void create_study_file(const std::string& path, const TrialRunner& runner, const
                           temporary);
     }
     create_group_plain(file, "runs", temporary);
+    fault_point("create:datasets");
     file.close("closing the new study file", temporary);
 
     sync_path(temporary, false);
+    fault_point("create:closed");
     if (::rename(temporary.c_str(), path.c_str()) != 0)
       throw std::runtime_error("renaming " + temporary + " to " + path + ": " + errno_text(errno));
     sync_path(directory_of(path), true);
+    fault_point("create:renamed");
   } catch (...) {
     ::unlink(temporary.c_str());  // ours (created with EXCL under the lock): never the real output
     throw;
@@ -344,6 +349,32 @@ int begin_run(const std::string& path, int ranks, std::uint64_t trials_done_befo
   }
   file.commit();
   return index;
+}
+
+int mark_killed_runs(const std::string& path) {
+  std::vector<std::string> running;
+  {
+    Handle fapl = h5::file_access_serial();
+    Handle file = h5::open_file(path, H5F_ACC_RDONLY, fapl);
+    Handle runs = h5::open_group(file, "runs", path);
+    for (const std::string& name : h5::child_names(runs, path)) {
+      Handle run = h5::open_group(runs, name, path);
+      if (h5::attribute_exists(run, "outcome", path) &&
+          h5::read_string_attribute(run, "outcome", path) == "running")
+        running.push_back(name);
+    }
+  }
+  if (running.empty()) return 0;
+  JournaledFile file(path);
+  {
+    Handle runs = h5::open_group(file.id(), "runs", path);
+    for (const std::string& name : running) {
+      Handle run = h5::open_group(runs, name, path);
+      h5::write_attribute(run, "outcome", "killed", path);
+    }
+  }
+  file.commit();
+  return static_cast<int>(running.size());
 }
 
 void end_run(const std::string& path, int run_index, std::uint64_t trials_completed, const std::string& outcome) {
@@ -480,6 +511,7 @@ void RecordStore::write(const std::vector<Segment>& segments, const std::vector<
       at += segment.count;
     }
     offset += length;
+    if (f == 0) fault_point("records:field");
   }
   std::vector<std::uint32_t> status;
   std::size_t at = 0;
@@ -492,10 +524,12 @@ void RecordStore::write(const std::vector<Segment>& segments, const std::vector<
     at += segment.count;
   }
   if (options_.after_stage) options_.after_stage("data");
+  fault_point("records:status");
 
   // 2. The data reaches the disk before any of its done flags can (not only the page cache).
   if (sync_fd_ >= 0 && ::fdatasync(sync_fd_) != 0)
     throw std::runtime_error("fdatasync " + path_ + ": " + errno_text(errno));
+  fault_point("records:synced");
 
   // 3. Done flags: from here on the records count.
   for (const Segment& segment : segments) {
@@ -504,6 +538,7 @@ void RecordStore::write(const std::vector<Segment>& segments, const std::vector<
       h5::write_block(done_set_, {segment.cell, segment.first}, {1, segment.count}, H5T_NATIVE_UINT8,
                       ones.data(), transfer_, "writing /records/done", path_);
   }
+  fault_point("records:done");
 }
 
 std::vector<Record> RecordStore::read(const Segment& segment) const {
@@ -535,6 +570,7 @@ std::vector<Record> RecordStore::read(const Segment& segment) const {
 }
 
 void RecordStore::close() {
+  fault_point("store:close");
   field_sets_.clear();
   status_set_.reset();
   done_set_.reset();

@@ -25,6 +25,7 @@
 #include <thread>
 #include <vector>
 
+#include "scorefarm/io/fault.hpp"
 #include "scorefarm/parallel/mpi.hpp"
 #include "scorefarm/parallel/progress.hpp"
 #include "scorefarm/parallel/signals.hpp"
@@ -489,6 +490,7 @@ class Master {
     const std::vector<std::uint64_t> wire = encode(chunk, flags);
     check(MPI_Send(wire.data(), static_cast<int>(wire.size()), MPI_UINT64_T, source, tag_chunk, comm_),
           "MPI_Send (chunk)");
+    if (!chunk.empty()) io::fault_point("farm:chunk-sent");
   }
 
   const TrialRunner& runner_;

@@ -80,6 +80,10 @@ void verify_study_file(const std::string& path, const TrialRunner& runner, const
 // Appends /runs/<k> (started, ended "", ranks, trials_completed 0, outcome "running", ...) and
 // returns k. Earlier runs still marked "running" (killed runs) are marked "killed".
 int begin_run(const std::string& path, int ranks, std::uint64_t trials_done_before);
+// Marks every /runs/<k> still "running" as "killed" (their run never reached end_run: under the
+// lock file no other run can be alive). Writes, through the journal, only when there is one;
+// returns how many were marked. begin_run does the same for the runs before it.
+int mark_killed_runs(const std::string& path);
 // Fills in /runs/<k> at the end of a run. outcome: "complete" | "incomplete" | "failed".
 void end_run(const std::string& path, int run, std::uint64_t trials_completed, const std::string& outcome);
 
