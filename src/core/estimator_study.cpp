@@ -210,6 +210,10 @@ Record EstimatorRunner::run(std::size_t cell_index, std::uint64_t trial) const {
     est = std::move(k.log_derivs);
     est_scores = std::move(k.scores);
     have_scores = true;
+  } else if (!uses_closed_form(cell.estimator) && !(h > 0.0 && std::isfinite(h))) {
+    // A data-driven rule can give h = 0 (Silverman on n = 1) or overflow; the degree-p solver
+    // throws on such an h, and a trial must end with a status, not abort the run: a failed trial.
+    rec.status = status::failed;
   } else {
     Estimate e = uses_closed_form(cell.estimator)
                      ? llsfe2(X, x, h)
