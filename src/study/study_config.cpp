@@ -5,7 +5,9 @@
 #include <filesystem>
 #include <fstream>
 #include <new>
+#include <sstream>
 
+#include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/yaml.h>
 
 #include "kinds.hpp"
@@ -26,6 +28,48 @@ std::vector<std::string> study_kinds() {
 
 namespace {
 
+// Counts the documents of a YAML stream, stopping at `limit`. YAML::LoadAll of yaml-cpp 0.7 loops
+// forever (allocating a null document per turn) on a token no document rule consumes, such as a
+// ',' after a tag, an anchor or a quoted scalar at block level (jbeder/yaml-cpp#1040, fixed
+// upstream in 0.8.1 by #1319; fuzz_config findings, tests/fuzz/regressions/config). The first
+// document is read with YAML::Load, which calls the parser once; this bounded count only tells
+// whether a second document follows.
+struct DocumentCounter : YAML::EventHandler {
+  YAML::Mark second;  // where the second document's first node starts
+  int documents = 0;
+  bool located = false;
+  void node(const YAML::Mark& mark) {
+    if (documents == 2 && !located) second = mark, located = true;
+  }
+  void OnDocumentStart(const YAML::Mark& mark) override {
+    if (++documents == 2) second = mark;
+  }
+  void OnDocumentEnd() override {}
+  void OnNull(const YAML::Mark& mark, YAML::anchor_t) override { node(mark); }
+  void OnAlias(const YAML::Mark& mark, YAML::anchor_t) override { node(mark); }
+  void OnScalar(const YAML::Mark& mark, const std::string&, YAML::anchor_t, const std::string&) override {
+    node(mark);
+  }
+  void OnSequenceStart(const YAML::Mark& mark, const std::string&, YAML::anchor_t,
+                       YAML::EmitterStyle::value) override {
+    node(mark);
+  }
+  void OnSequenceEnd() override {}
+  void OnMapStart(const YAML::Mark& mark, const std::string&, YAML::anchor_t, YAML::EmitterStyle::value) override {
+    node(mark);
+  }
+  void OnMapEnd() override {}
+};
+
+DocumentCounter count_documents(const std::string& text, int limit) {
+  std::istringstream in(text);
+  YAML::Parser parser(in);
+  DocumentCounter counter;
+  while (counter.documents < limit && parser.HandleNextDocument(counter)) {
+  }
+  return counter;
+}
+
 LoadedStudy load_impl(const std::string& text, const std::string& name,
                       const std::vector<std::string>& overrides) {
   Context ctx(name);
@@ -40,14 +84,11 @@ LoadedStudy load_impl(const std::string& text, const std::string& name,
   if (TextPosition comma = find_block_level_comma(text); comma.line > 0)
     throw ConfigError(name, comma.line, comma.column, "",
                       "',' cannot begin a value outside [ ] or { } (a stray comma?)");
-  std::vector<YAML::Node> documents = YAML::LoadAll(text);
-  if (documents.empty() || documents.front().IsNull())
+  YAML::Node root = YAML::Load(text);
+  if (root.IsNull())
     throw ConfigError(name, 1, 1, "", "empty config: expected a mapping with kind, seed, trials and axes");
-  if (documents.size() > 1) {
-    YAML::Mark mark = documents[1].Mark();
-    ctx.fail(mark, "", "a study config is one YAML document; found a second one");
-  }
-  YAML::Node root = documents.front();
+  if (const DocumentCounter counter = count_documents(text, 2); counter.documents > 1)
+    ctx.fail(counter.second, "", "a study config is one YAML document; found a second one");
   scan_tree(ctx, root, "", root.Mark());
   if (!root.IsMap())
     ctx.fail(root.Mark(), "", "expected a mapping with kind, seed, trials and axes, found " +

@@ -70,10 +70,9 @@ BOOST_AUTO_TEST_CASE(csv_edge_inputs_keep_the_contract) {
 // tests/fuzz/regressions/config/timeout-*.yaml; each must be refused with a ConfigError within
 // 5 s, replayed in a child process with an alarm so that a hang fails this test instead of
 // stalling ctest.
-// DISABLED until the loader stops calling YAML::LoadAll (src/study/study_config.cpp: read the
-// document with YAML::Load, count documents with a parser loop bounded at 2). Run it explicitly:
-//   build/tests/reliability/test_fuzz_regressions --run_test=loadall_loop_inputs_do_not_hang
-BOOST_AUTO_TEST_CASE(loadall_loop_inputs_do_not_hang, *boost::unit_test::disabled()) {
+// Fixed: the loader no longer calls YAML::LoadAll (src/study/study_config.cpp reads the document
+// with YAML::Load and counts documents with a parser loop bounded at 2).
+BOOST_AUTO_TEST_CASE(loadall_loop_inputs_do_not_hang) {
   namespace fs = std::filesystem;
   const fs::path dir = fs::path(SCOREFARM_SOURCE_DIR) / "tests/fuzz/regressions/config";
   std::vector<fs::path> files;
