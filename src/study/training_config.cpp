@@ -135,7 +135,7 @@ LossEntry read_loss(const Item& item) {
     e.spec.kind = parse_named(item, parse_loss_kind);
   } else if (item.present() && item.node.IsMap()) {
     MapReader map(item, {"kind", "mu", "lambda", "regulariser", "sign", "learn_w", "bandwidth",
-                         "leave_one_out", "label"});
+                         "leave_one_out", "lr", "label"});
     e.spec.kind = parse_named(map.require("kind"), parse_loss_kind);
     const bool l2 = e.spec.kind == LossSpec::Kind::l2;
     const bool lhat = e.spec.kind == LossSpec::Kind::Lhat;
@@ -165,6 +165,7 @@ LossEntry read_loss(const Item& item) {
     if (map.get("bandwidth").node.IsDefined()) e.spec.bandwidth = read_bandwidth(map.get("bandwidth")).rule;
     if (map.get("leave_one_out").node.IsDefined())
       e.spec.leave_one_out = read_bool(map.get("leave_one_out"));
+    if (map.get("lr").node.IsDefined()) e.spec.lr = read_positive(map.get("lr"));
     if (map.get("label").node.IsDefined()) e.label = read_name(map.get("label"));
   } else {
     item.fail("expected a loss: l2, G, L, Lhat or a mapping {kind, mu, lambda, ...}, found " +
@@ -190,6 +191,7 @@ LossEntry read_loss(const Item& item) {
     e.canonical["bandwidth"] = bw;
     e.canonical["leave_one_out"] = YAML::Node(e.spec.leave_one_out ? "true" : "false");
   }
+  if (e.spec.lr > 0) e.canonical["lr"] = double_node(e.spec.lr);
   if (!e.label.empty()) e.canonical["label"] = scalar_node(e.label);
   e.canonical.SetStyle(YAML::EmitterStyle::Flow);
   return e;
@@ -454,6 +456,7 @@ ParsedStudy parse_training_study(const Item& root) {
                     cell.teacher.activation = activations[ai];
                     cell.loss = losses[li].spec;
                     cell.optimiser = optimisers[oi].spec;
+                    if (cell.loss.lr > 0) cell.optimiser.lr = cell.loss.lr;  // the loss's own lr
                     std::string label;
                     for (const std::string* part :
                          {&teachers[te].label, &losses[li].label, &optimisers[oi].label})

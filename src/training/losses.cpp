@@ -213,27 +213,37 @@ double L2Loss::evaluate(const MatrixXd& A, const VectorXd& w, const std::vector<
     Xb = &Xb_store;
     yb = &yb_store;
   }
-  const double m = double(Xb->cols());
+  const Index k = A.rows(), m = Xb->cols();
+  // One GEMM for P = A X, one fused pass over P (residuals, then P overwritten in place with the
+  // back-propagated (2/m) r_n w_i σ'(p_in)), one GEMM for the gradient: no k x n temporaries
+  // besides P itself.
   MatrixXd P;
   P.noalias() = A * (*Xb);
-  MatrixXd S, dS;
-  activate(activation_, P, S, gA ? &dS : nullptr);
-  VectorXd r;
-  r.noalias() = S.transpose() * w;
-  r -= *yb;
-  double value = r.squaredNorm() / m;
-  if (gA) {
-    // ∂/∂a_i = (2/m) Σ_n r_n w_i σ'(⟨a_i, x_n⟩) x_n
-    dS.array().rowwise() *= (2.0 / m) * r.transpose().array();
-    dS.array().colwise() *= w.array();
-    gA->noalias() = dS * Xb->transpose();
+  const bool relu = activation_ == Activation::relu;
+  const bool want_gw = gw && learn_w_;
+  if (want_gw) gw->setZero(k);
+  const double two_m = 2.0 / double(m);
+  double value = 0.0;
+  for (Index j = 0; j < m; ++j) {
+    double* p = P.col(j).data();
+    double r = 0.0;
+    for (Index i = 0; i < k; ++i)
+      r += w(i) * (relu ? (p[i] > 0 ? p[i] : 0.0) : activate(activation_, p[i]));
+    r -= (*yb)(j);
+    value += r * r;
+    if (want_gw)
+      for (Index i = 0; i < k; ++i)
+        (*gw)(i) += two_m * r * (relu ? (p[i] > 0 ? p[i] : 0.0) : activate(activation_, p[i]));
+    if (gA) {
+      // ∂/∂a_i = (2/m) Σ_n r_n w_i σ'(⟨a_i, x_n⟩) x_n
+      const double c = two_m * r;
+      for (Index i = 0; i < k; ++i)
+        p[i] = c * w(i) * (relu ? (p[i] > 0 ? 1.0 : 0.0) : activate_derivative(activation_, p[i]));
+    }
   }
-  if (gw) {
-    if (learn_w_)
-      gw->noalias() = (2.0 / m) * (S * r);
-    else
-      gw->setZero(A.rows());
-  }
+  value /= double(m);
+  if (gA) gA->noalias() = P * Xb->transpose();
+  if (gw && !learn_w_) gw->setZero(k);
   value += regulariser(A, regulariser_, lambda_, gA);
   return value;
 }

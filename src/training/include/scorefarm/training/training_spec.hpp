@@ -55,6 +55,9 @@ struct LossSpec {
   // Lhat only: bandwidth of the per-sample LLSFE, and whether the sample itself is left out.
   BandwidthRule bandwidth;
   bool leave_one_out = false;
+  // > 0: the learning rate of this loss, overriding the optimiser's lr (the paper's Figure 3 uses
+  // 5e-3 for l2 and 5e-5 for L and G in one experiment). 0: the optimiser's lr.
+  double lr = 0.0;
 };
 
 struct OptimiserSpec {
