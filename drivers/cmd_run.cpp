@@ -203,7 +203,13 @@ int run_study(const RunArgs& args) {
       }
       done_before = io::count_done(args.output);
       if (done_before < total) {
-        run_index = io::begin_run(args.output, size, done_before);
+        try {
+          run_index = io::begin_run(args.output, size, done_before);
+        } catch (const std::exception& e) {
+          throw std::runtime_error(std::string(e.what()) + ". Recording this run in /runs of " + args.output +
+                                   " failed before any trial was computed; the file is unchanged. Fix the "
+                                   "problem (e.g. free disk space) and rerun the same command");
+        }
       } else {
         io::mark_killed_runs(args.output);  // a run killed after its last record, before end_run
       }
@@ -289,7 +295,16 @@ int run_study(const RunArgs& args) {
                       "resume", result.done(), total, args.output));
       return exit_error;
     }
-    if (step.code != exit_ok) return fail(step);
+    if (step.code != exit_ok) {
+      if (rank == 0)
+        std::fprintf(stderr,
+                     "scorefarm: error: %s\nscorefarm: every finished record is written (%llu/%llu done "
+                     "in %s); only the /runs bookkeeping of this run failed. Fix the problem (e.g. free disk "
+                     "space) and rerun the same command\n",
+                     step.message.c_str(), static_cast<unsigned long long>(result.done()),
+                     static_cast<unsigned long long>(total), args.output.c_str());
+      return step.code;
+    }
     const double rate = result.seconds > 0 ? static_cast<double>(result.completed) / result.seconds : 0.0;
     if (complete) {
       if (!args.quiet)

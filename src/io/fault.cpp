@@ -1,7 +1,8 @@
 // Fault injection (fault.hpp). The named points, in the order a run meets them:
 //   run:locked           cmd_run: the lock file is taken, nothing else done yet
-//   create:attributes    record_store: <out>.creating has its root attributes, no datasets yet
-//   create:datasets      record_store: every dataset of <out>.creating exists, not closed/flushed
+//   create:checked       record_store: the free space was checked, nothing created yet
+//   create:attributes    record_store: <out>.creating has its root attributes, no datasets yet (*)
+//   create:datasets      record_store: every dataset of <out>.creating exists, not closed/flushed (*)
 //   create:closed        record_store: <out>.creating closed and fsync'ed, not yet renamed to <out>
 //   create:renamed       record_store: <out> exists (renamed, folder synced), /runs still empty
 //   journal:partial      journal: half of <out>.journal written (a torn journal)
@@ -17,6 +18,7 @@
 //   store:close          record_store: just before the collective close of the study file
 //   run:before-end       cmd_run: the farm is over, /runs/<k> not yet ended
 //   run:after-end        cmd_run: /runs/<k> ended, lock file not yet released
+// (*) reached in the child process that builds the file; its SIGKILL kills the rank too.
 #include "scorefarm/io/fault.hpp"
 
 #include <signal.h>
@@ -86,7 +88,11 @@ Fault& fault() {
   return *f;
 }
 
+bool in_child = false;
+
 }  // namespace
+
+void fault_in_child() { in_child = true; }
 
 void fault_point(const char* point) {
   Fault& f = fault();
@@ -96,6 +102,7 @@ void fault_point(const char* point) {
                f.signal == SIGKILL ? "SIGKILL" : "SIGSTOP", point, f.count, own_rank(),
                static_cast<long>(::getpid()));
   std::fflush(stderr);
+  if (in_child && f.signal == SIGKILL) ::kill(::getppid(), SIGKILL);
   ::raise(f.signal);
 }
 

@@ -2,10 +2,15 @@
 #include "scorefarm/io/record_store.hpp"
 
 #include <fcntl.h>
+#include <signal.h>
+#include <sys/wait.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
+#include <cstdlib>
 #include <cmath>
 #include <cstring>
 #include <ctime>
@@ -146,10 +151,135 @@ std::vector<std::string> prepare_output(const std::string& path) {
   return notes;
 }
 
+namespace {
+
+// Runs `body` in a forked child process and rethrows what it threw (StoreRefused with its reason,
+// anything else as std::runtime_error). Returns the signal that killed the child, 0 if none.
+// Why: HDF5 1.10 trusts its files and its own state. A corrupted file can crash it (SIGSEGV in
+// H5HG_read), and a file whose creation failed half-way (ENOSPC) cannot be closed and crashes
+// HDF5's shutdown at MPI_Finalize (H5F__close_cb). Both were found by tests/reliability; in a child,
+// neither can take the run down, and the parent's HDF5 state stays clean. The child never touches
+// MPI and leaves with _exit.
+int run_isolated(const std::function<void()>& body) {
+  int channel[2];
+  if (::pipe(channel) != 0) throw std::runtime_error("pipe: " + errno_text(errno));
+  std::fflush(nullptr);
+  const pid_t child = ::fork();
+  if (child < 0) {
+    const int error = errno;
+    ::close(channel[0]);
+    ::close(channel[1]);
+    throw std::runtime_error("fork: " + errno_text(error));
+  }
+  if (child == 0) {
+    ::close(channel[0]);
+    fault_in_child();
+    std::string verdict;  // "" ok, else "R <reason>\n<message>" or "E 0\n<message>"
+    try {
+      body();
+    } catch (const StoreRefused& e) {
+      verdict = "R " + std::to_string(static_cast<int>(e.reason())) + "\n" + e.what();
+    } catch (const std::exception& e) {
+      verdict = "E 0\n" + std::string(e.what());
+    } catch (...) {
+      verdict = "E 0\nunknown exception";
+    }
+    std::size_t at = 0;
+    while (at < verdict.size()) {
+      const ssize_t n = ::write(channel[1], verdict.data() + at, verdict.size() - at);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) break;
+      at += static_cast<std::size_t>(n);
+    }
+    ::_exit(0);
+  }
+  ::close(channel[1]);
+  std::string verdict;
+  char block[4096];
+  for (;;) {
+    const ssize_t n = ::read(channel[0], block, sizeof block);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    verdict.append(block, static_cast<std::size_t>(n));
+  }
+  ::close(channel[0]);
+  int status = 0;
+  while (::waitpid(child, &status, 0) < 0 && errno == EINTR) {
+  }
+  if (WIFSIGNALED(status)) return WTERMSIG(status);
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) return SIGABRT;
+  if (verdict.empty()) return 0;
+  const std::size_t newline = verdict.find('\n');
+  const std::string head = verdict.substr(0, newline);
+  const std::string message = newline == std::string::npos ? "" : verdict.substr(newline + 1);
+  if (head.rfind("R ", 0) == 0)
+    throw StoreRefused(static_cast<StoreRefused::Reason>(std::atoi(head.c_str() + 2)), message);
+  throw std::runtime_error(message);
+}
+
+// Bytes of the study file, nearly all of them allocated (and written) at creation.
+std::uint64_t study_file_bytes(const TrialRunner& runner) {
+  std::uint64_t per_record = 4 + 1;  // status, done
+  for (const FieldSpec& field : runner.fields()) per_record += 8 * field.length;
+  return per_record * runner.cell_count() * runner.trials_per_cell() + (64u << 10);  // + metadata
+}
+
+std::string megabytes(std::uint64_t bytes) {
+  char text[32];
+  std::snprintf(text, sizeof text, "%.1f MB", static_cast<double>(bytes) / 1e6);
+  return text;
+}
+
+// The message for a creation that ran out of space (a preflight check, or ENOSPC on the way).
+std::string no_space(const std::string& path, std::uint64_t needed, std::uint64_t available) {
+  return "no space left on device for " + path + ": the study file is allocated in full when it is "
+         "created and needs about " + megabytes(needed) + "; its file system has " + megabytes(available) +
+         " free. Free some space or choose another -o (nothing was written).";
+}
+
+std::uint64_t available_bytes(const std::string& folder) {
+  struct statvfs fs {};
+  if (::statvfs(folder.c_str(), &fs) != 0) return std::numeric_limits<std::uint64_t>::max();
+  return static_cast<std::uint64_t>(fs.f_bavail) * fs.f_frsize;
+}
+
+void build_study_file(const std::string& temporary, const TrialRunner& runner, const StudyMetadata& study);
+
+}  // namespace
+
 void create_study_file(const std::string& path, const TrialRunner& runner, const StudyMetadata& study) {
   h5::init();
   if (exists(path)) throw std::runtime_error("refusing to create " + path + ": it exists");
   const std::string temporary = creating_path(path);
+  const std::uint64_t needed = study_file_bytes(runner);
+  const std::uint64_t available = available_bytes(directory_of(path));
+  if (needed > available) throw std::runtime_error(no_space(path, needed, available));
+  fault_point("create:checked");
+  try {
+    // Built and synced by a child process (run_isolated); here only the rename.
+    const int crash = run_isolated([&] { build_study_file(temporary, runner, study); });
+    if (crash != 0)
+      throw std::runtime_error("creating " + path + ": the process building it died (signal " +
+                               std::to_string(crash) + "); nothing was written");
+    fault_point("create:closed");
+    if (::rename(temporary.c_str(), path.c_str()) != 0)
+      throw std::runtime_error("renaming " + temporary + " to " + path + ": " + errno_text(errno));
+    sync_path(directory_of(path), true);
+    fault_point("create:renamed");
+  } catch (const std::exception& e) {
+    ::unlink(temporary.c_str());  // ours (created with EXCL under the lock): never the real output
+    const std::string what = e.what();
+    if (what.find("No space left on device") != std::string::npos ||
+        what.find("errno = 28") != std::string::npos)
+      throw std::runtime_error(no_space(path, needed, available_bytes(directory_of(path))) +
+                               " (HDF5: " + what.substr(0, 300) + "...)");
+    throw;
+  }
+}
+
+namespace {
+
+void build_study_file(const std::string& temporary, const TrialRunner& runner, const StudyMetadata& study) {
   const std::size_t n_cells = runner.cell_count();
   const std::uint64_t n_trials = runner.trials_per_cell();
   const std::vector<FieldSpec> fields = runner.fields();
@@ -233,20 +363,15 @@ void create_study_file(const std::string& path, const TrialRunner& runner, const
     create_group_plain(file, "runs", temporary);
     fault_point("create:datasets");
     file.close("closing the new study file", temporary);
-
     sync_path(temporary, false);
-    fault_point("create:closed");
-    if (::rename(temporary.c_str(), path.c_str()) != 0)
-      throw std::runtime_error("renaming " + temporary + " to " + path + ": " + errno_text(errno));
-    sync_path(directory_of(path), true);
-    fault_point("create:renamed");
   } catch (...) {
     ::unlink(temporary.c_str());  // ours (created with EXCL under the lock): never the real output
     throw;
   }
 }
 
-void verify_study_file(const std::string& path, const TrialRunner& runner, const StudyMetadata& study) {
+// The checks of verify_study_file, in this process (see verify_study_file for why a child runs them).
+void verify_in_process(const std::string& path, const TrialRunner& runner, const StudyMetadata& study) {
   using Reason = StoreRefused::Reason;
   h5::init();
   const std::string untouched = " The file was not modified.";
@@ -312,10 +437,86 @@ void verify_study_file(const std::string& path, const TrialRunner& runner, const
         throw layout_error("/" + name + " has the wrong shape");
     }
     if (!h5::link_exists(file, "runs", path)) throw layout_error("/runs is missing");
+
+    // Damage the layout checks above cannot see (tests/reliability, reliability_damaged):
+    auto damaged = [&](const std::string& what) {
+      return StoreRefused(Reason::damaged,
+                          path + " is damaged: " + what + ". Restore it from a copy, or move it away and "
+                          "rerun to start afresh." + untouched);
+    };
+    // 1. Every record dataset has its file type, is contiguous and lies wholly inside the file: a
+    //    corrupted type would silently convert the records, a truncated file would lose them.
+    struct stat st {};
+    if (::stat(path.c_str(), &st) != 0) throw damaged("cannot stat it (" + errno_text(errno) + ")");
+    const std::uint64_t file_size = static_cast<std::uint64_t>(st.st_size);
+    for (const FieldSpec& field : fields) {
+      const std::string name = "records/" + field.name;
+      Handle set = h5::open_dataset(file, name, path);
+      Handle type = h5::own(H5Dget_type(set), Kind::datatype, "reading the type of /" + name, path);
+      const hid_t expected = field.name == "status" ? H5T_STD_U32LE
+                             : field.name == "done" ? H5T_STD_U8LE
+                                                    : H5T_IEEE_F64LE;
+      if (H5Tequal(type, expected) <= 0) throw damaged("/" + name + " does not have its data type");
+      Handle dcpl = h5::own(H5Dget_create_plist(set), Kind::plist, "reading /" + name, path);
+      const haddr_t offset = H5Dget_offset(set);
+      hsize_t elements = 1;
+      for (hsize_t extent : h5::dataset_dims(set, path)) elements *= extent;
+      const std::uint64_t bytes = elements * H5Tget_size(expected);
+      if (H5Pget_layout(dcpl) != H5D_CONTIGUOUS || offset == HADDR_UNDEF ||
+          H5Dget_storage_size(set) != bytes)
+        throw damaged("/" + name + " is not laid out as a study file's records are (contiguous, " +
+                      std::to_string(bytes) + " bytes, allocated at creation)");
+      if (offset + bytes > file_size)
+        throw damaged("it is truncated: it has " + std::to_string(file_size) + " bytes, /" + name +
+                      " ends at byte " + std::to_string(offset + bytes));
+    }
+    // 2. /cells holds this config's cell table (its values are data, outside the config hash).
+    for (const CellColumn& column : runner.cell_table()) {
+      const std::string name = "cells/" + column.name;
+      if (!h5::link_exists(file, "cells", path) || !h5::link_exists(file, name, path))
+        throw layout_error("/" + name + " is missing");
+      Handle set = h5::open_dataset(file, name, path);
+      if (h5::dataset_dims(set, path) != std::vector<hsize_t>{static_cast<hsize_t>(runner.cell_count())})
+        throw layout_error("/" + name + " has the wrong shape");
+      bool same = true;
+      if (column.is_text) {
+        Handle type = h5::vlen_utf8_type();
+        std::vector<char*> texts(runner.cell_count(), nullptr);
+        h5::check(H5Dread(set, type, H5S_ALL, H5S_ALL, H5P_DEFAULT, texts.data()), "reading /" + name, path);
+        for (std::size_t i = 0; i < texts.size(); ++i) {
+          same = same && texts[i] && column.texts[i] == texts[i];
+          H5free_memory(texts[i]);
+        }
+      } else {
+        std::vector<double> numbers(runner.cell_count());
+        h5::check(H5Dread(set, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, numbers.data()),
+                  "reading /" + name, path);
+        same = std::memcmp(numbers.data(), column.numbers.data(), numbers.size() * sizeof(double)) == 0;
+      }
+      if (!same) throw damaged("/" + name + " does not hold this config's cell table");
+    }
+    // 3. The metadata a run reads and rewrites (the /runs bookkeeping) is readable.
+    Handle runs = h5::open_group(file, "runs", path);
+    for (const std::string& name : h5::child_names(runs, path)) {
+      Handle run = h5::open_group(runs, name, path);
+      if (h5::attribute_exists(run, "outcome", path)) h5::read_string_attribute(run, "outcome", path);
+    }
   } catch (const Hdf5Error& e) {
     throw StoreRefused(Reason::damaged, path + " cannot be read as a scorefarm study file (" +
                                             std::string(e.what()) + ")." + untouched);
   }
+}
+
+}  // namespace
+
+void verify_study_file(const std::string& path, const TrialRunner& runner, const StudyMetadata& study) {
+  // In a child process (run_isolated): a file corrupted enough to crash HDF5 is refused, not fatal.
+  const int crash = run_isolated([&] { verify_in_process(path, runner, study); });
+  if (crash != 0)
+    throw StoreRefused(StoreRefused::Reason::damaged,
+                       path + " is damaged: reading its HDF5 metadata crashed the HDF5 library (signal " +
+                           std::to_string(crash) + ", in a child process). Restore it from a copy, or move "
+                           "it away and rerun to start afresh. The file was not modified.");
 }
 
 int begin_run(const std::string& path, int ranks, std::uint64_t trials_done_before) {

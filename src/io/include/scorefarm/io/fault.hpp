@@ -20,4 +20,8 @@ namespace scorefarm::io {
 
 void fault_point(const char* point);
 
+// Marks this process as a helper child forked by a rank (io's isolated HDF5 work, record_store.cpp):
+// a SIGKILL fault there kills the parent rank first, as a kill -9 of the job would.
+void fault_in_child();
+
 }  // namespace scorefarm::io

@@ -74,7 +74,11 @@ std::vector<std::string> prepare_output(const std::string& path);
 void create_study_file(const std::string& path, const TrialRunner& runner, const StudyMetadata& study);
 
 // Checks, read-only, that <out> is a scorefarm study file of this schema, made from this study
-// (config_hash) with the layout this runner expects. Throws StoreRefused; never modifies the file.
+// (config_hash) with the layout this runner expects: record datasets of the right shape, type and
+// contiguous storage wholly inside the file (not truncated), /cells equal to this config's cell
+// table, /runs readable. Runs in a forked child process (it never touches MPI), so that a file
+// corrupted enough to crash the HDF5 library is refused instead. Throws StoreRefused; never
+// modifies the file.
 void verify_study_file(const std::string& path, const TrialRunner& runner, const StudyMetadata& study);
 
 // Appends /runs/<k> (started, ended "", ranks, trials_completed 0, outcome "running", ...) and
