@@ -428,8 +428,11 @@ class Master {
       return;
     }
     const double seconds = since(t0);
+    // Only while a worker is still in the farm to take the rest: once every worker has been let go
+    // (the work list ran dry while rank 0 held its chunk), returned trials would wait forever for
+    // a taker, and rank 0, disabled, would never compute them (a hang at the end of the run).
     if (size_ > 1 && options_.master_work == FarmOptions::MasterWork::automatic &&
-        seconds > options_.master_max_trial_seconds) {
+        seconds > options_.master_max_trial_seconds && active_workers_ > 0) {
       // Too slow to share with dispatching: give the rest of the chunk to the workers.
       master_disabled_ = true;
       master_computes_ = false;
