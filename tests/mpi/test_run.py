@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """`scorefarm run` end to end: the real binary under real mpirun processes, a real HDF5 file.
 
-usage: test_run.py SCOREFARM WORKDIR
+usage: test_run.py SCOREFARM WORKDIR      (files go to WORKDIR/<pid>, removed when every check holds)
 
 Studies: configs/quickstart.yaml made small with --set (the same trial function as the paper runs).
   small  3 n x 2 distributions x 300 trials      (ranks sweep, a second or so per run)
@@ -44,7 +44,8 @@ import h5py
 import numpy as np
 
 SCOREFARM = os.path.abspath(sys.argv[1])
-WORK = os.path.abspath(sys.argv[2])
+# One folder per invocation: two test runs sharing a build tree must not clobber each other.
+WORK = os.path.join(os.path.abspath(sys.argv[2]), str(os.getpid()))
 SOURCE = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 CONFIG = os.path.join(SOURCE, "configs", "quickstart.yaml")
 SMALL = ["--set", "trials=300", "--set", "axes.n=[100,500,2000]"]
