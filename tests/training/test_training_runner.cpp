@@ -22,7 +22,7 @@ namespace {
 
 // The Figure 4 Gaussian cell as configs/paper/fig4_gaussian.yaml states it (k = d = 2, N(0, I),
 // A* = I, w* = 1, ReLU, n = 4096, full-batch GD, lr 5e-5, 10,000 iterations, mu = 30,
-// lambda = 1000 for (|a| - 1)^2, sign auto = -1).
+// lambda = 1e4 for (|a| - 1)^2, sign auto = -1).
 TrainingCell fig4_cell(LossSpec::Kind kind = LossSpec::Kind::G) {
   TrainingCell c;
   c.distribution = preset_distribution("gaussian", 2);
@@ -31,7 +31,7 @@ TrainingCell fig4_cell(LossSpec::Kind kind = LossSpec::Kind::G) {
   c.n_test = 500;
   c.loss.kind = kind;
   c.loss.mu = 30;
-  c.loss.lambda = 1000;
+  c.loss.lambda = 10000;
   c.loss.regulariser = LossSpec::Regulariser::norm;
   c.loss.sign = LossSpec::Sign::automatic;
   c.loss.bandwidth.kind = BandwidthRule::Kind::constant;
