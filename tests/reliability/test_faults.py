@@ -51,6 +51,8 @@ ENV = dict(os.environ, OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIR
            OMPI_MCA_rmaps_base_oversubscribe="1")
 ENV.pop("SCOREFARM_FAULT_AT", None)
 HOST = os.uname().nodename
+# tests/run-sanitized --ci: fewer kills and flips (ASan makes every run several times slower).
+QUICK = bool(os.environ.get("SCOREFARM_RELIABILITY_QUICK"))
 
 failures = []
 checks = 0
@@ -110,6 +112,15 @@ def describe(pid):
         return f"{pid} (gone)"
 
 
+def sanitizer_report(output):
+    """A sanitizer report of scorefarm's own (not one of the HDF5 library crashing in the child
+    process that verifies a corrupted file: that crash is the refusal's reason, reported as such)."""
+    if "Sanitizer" not in output and "runtime error:" not in output:
+        return False
+    isolated = "crashed the HDF5 library" in output and "libhdf5" in output and "run_isolated" in output
+    return not isolated
+
+
 def rank_pid(sid, rank):
     for pid in session_pids(sid):
         try:
@@ -158,7 +169,7 @@ class Job:
         # Whatever the fault, scorefarm itself never crashes: no SIGSEGV/SIGABRT/SIGBUS/SIGFPE (as a
         # signal, or as mpirun's 128 + signal), no sanitizer report.
         crashed = self.rc in (-11, -6, -7, -8, 139, 134, 135, 136) or "Segmentation fault" in self.output
-        check(not crashed and "Sanitizer" not in self.output and "runtime error:" not in self.output,
+        check(not crashed and not sanitizer_report(self.output),
               f"scorefarm crashed (exit {self.rc}): {self.output[-2500:]}")
         return self
 
@@ -301,7 +312,7 @@ def group_kills():
     kills = 0
     mid_records = 0
     note(f"{'fault point':28} {'ranks':5} {'done after kill':>16}  left behind")
-    for fault, ranks, what in KILL_POINTS:
+    for fault, ranks, what in (KILL_POINTS[::2] if QUICK else KILL_POINTS):
         path = fresh("kill.h5")
         job = run(path, ranks, fault=fault)
         reached = "fault injection: SIGKILL at " + fault.split(":")[0] + ":" + fault.split(":")[1]
@@ -341,6 +352,8 @@ def group_kills():
     # Plain kill -9 of the whole job at times spread over an uninterrupted run.
     rng = random.Random(20261204)
     fractions = [0.2, 0.35, 0.5, 0.6, 0.7, 0.8, 0.9] + [rng.uniform(0.3, 0.9) for _ in range(2)]
+    if QUICK:
+        fractions = [0.4, 0.6, 0.8]
     timed = 0
     for i, fraction in enumerate(fractions):
         path = fresh("timed.h5")
@@ -359,7 +372,7 @@ def group_kills():
         finish(path, f"kill at {delay:.2f} s")
     # One file killed over and over at random times until it is complete.
     path = fresh("repeated.h5")
-    for attempt in range(8):
+    for attempt in range(3 if QUICK else 8):
         job = Job(path, 2)
         killed = job.kill_after(rng.uniform(0.35, 0.8) * ref_seconds)
         job.wait()
@@ -370,8 +383,8 @@ def group_kills():
     finish(path, "repeated kills")
     note(f"kills survived: {kills} ({len(KILL_POINTS)} named points, {timed} timed, "
          f"{mid_records} with records half done)")
-    check(timed >= 5, f"only {timed} timed kills hit a running job")
-    check(mid_records >= 5, f"only {mid_records} kills left a partly done file")
+    check(timed >= (2 if QUICK else 5), f"only {timed} timed kills hit a running job")
+    check(mid_records >= (3 if QUICK else 5), f"only {mid_records} kills left a partly done file")
 
 
 # ---------------------------------------------------------------- worker
@@ -428,7 +441,7 @@ def refused(path, what, needles, ranks=0):
     ok = check(job.rc == 2, f"{what}: exit {job.rc} (want 2): {job.output[-800:]}")
     ok &= check(path in line and all(n in line for n in needles),
                 f"{what}: message lacks {needles}: {line!r}")
-    ok &= check("Sanitizer" not in job.output and "Segmentation" not in job.output,
+    ok &= check(not sanitizer_report(job.output) and "Segmentation" not in job.output,
                 f"{what}: crash: {job.output[-1500:]}")
     ok &= check(sha(path) == before, f"{what}: the refused run modified the file")
     check(not leftovers(path), f"{what}: left behind {leftovers(path)}")
@@ -493,7 +506,7 @@ def group_damaged():
     # Byte flips over the HDF5 metadata (everything before the first record dataset's data):
     # whatever a flip breaks, the run never crashes, and a refused run leaves the file unchanged.
     rng = random.Random(7)
-    offsets = sorted(rng.sample(range(0, data_start), 60))
+    offsets = sorted(rng.sample(range(0, data_start), 20 if QUICK else 60))
     outcomes = {}
     for i, offset in enumerate(offsets):
         path = fresh("flip.h5")
@@ -506,7 +519,7 @@ def group_damaged():
         before = sha(path)
         job = run(path, 0, timeout=60)
         outcomes[job.rc] = outcomes.get(job.rc, 0) + 1
-        crashed = job.rc < 0 or job.rc > 2 or "Sanitizer" in job.output or job.hung
+        crashed = job.rc < 0 or job.rc > 2 or sanitizer_report(job.output) or job.hung
         check(not crashed, f"flip at {offset}: crash or hang (exit {job.rc}): {job.output[-1500:]}")
         if job.rc == 0:
             same_records(path, ref, f"flip at {offset} (accepted)")
@@ -656,7 +669,7 @@ def group_disk():
         note(f"study file of {need} bytes on a 300 KiB tmpfs: exit {job.rc}: {line}")
         check(job.rc == 1 and "no space left on device" in line.lower() and path in line,
               f"too small: exit {job.rc}, message {line!r}: {job.output[-1000:]}")
-        check("Sanitizer" not in job.output, "too small: sanitizer report")
+        check(not sanitizer_report(job.output), "too small: sanitizer report")
         check(not os.path.exists(path) and not leftovers(path),
               f"too small: left {os.listdir(fs.dir)}")
         fs.remount("size=4m")
@@ -792,7 +805,9 @@ FAILURE_MASK = 1 | 16 | 64
 
 def group_hostile():
     configs = sorted(glob.glob(os.path.join(HERE, "hostile", "*.yaml")))
-    check(len(configs) >= 5, f"hostile configs: {configs}")
+    if QUICK:  # the slow Newton case (seconds per trial under ASan) only in the full run
+        configs = [c for c in configs if not c.endswith("_newton.yaml")]
+    check(len(configs) >= (4 if QUICK else 5), f"hostile configs: {configs}")
     for config in configs:
         name = os.path.basename(config)[:-5]
         path = fresh(f"hostile_{name}.h5")
