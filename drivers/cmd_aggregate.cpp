@@ -10,6 +10,7 @@
 #include "scorefarm/aggregate/summary.hpp"
 #include "scorefarm/io/journal.hpp"
 #include "scorefarm/io/lock_file.hpp"
+#include "scorefarm/io/record_store.hpp"
 
 namespace scorefarm::cli {
 namespace {
@@ -49,6 +50,16 @@ int run_aggregate(const AggregateArgs& args) {
     // An interrupted /runs update of a killed run: complete or discard it before reading.
     const std::string recovered = io::recover_journal(args.file);
     if (!recovered.empty()) std::cerr << "scorefarm: " << recovered << "\n";
+  }
+  // A corrupted file can crash the HDF5 library (SIGSEGV in H5HG_read, tests/reliability): read all
+  // its metadata once in a child process first, so that such a file gets an error, not a crash.
+  // (Only HDF5 files: a missing or foreign file gets aggregate's own message.)
+  if (io::h5::is_hdf5(args.file)) {
+    try {
+      io::probe_readable(args.file);
+    } catch (const io::StoreRefused& e) {
+      throw BadInput(e.what());
+    }
   }
   aggregate::AggregateOptions options;
   options.bootstrap_replicates = args.replicates;

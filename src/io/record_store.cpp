@@ -174,6 +174,8 @@ int run_isolated(const std::function<void()>& body) {
   if (child == 0) {
     ::close(channel[0]);
     fault_in_child();
+    // A crash is reported by the parent, in one line: not by Open MPI's backtrace handler.
+    for (int crash : {SIGSEGV, SIGBUS, SIGFPE, SIGILL}) ::signal(crash, SIG_DFL);
     std::string verdict;  // "" ok, else "R <reason>\n<message>" or "E 0\n<message>"
     try {
       body();
@@ -517,6 +519,82 @@ void verify_study_file(const std::string& path, const TrialRunner& runner, const
                        path + " is damaged: reading its HDF5 metadata crashed the HDF5 library (signal " +
                            std::to_string(crash) + ", in a child process). Restore it from a copy, or move "
                            "it away and rerun to start afresh. The file was not modified.");
+}
+
+namespace {
+
+// Reads an attribute or a variable-length dataset whole, in its native memory type.
+void read_whole(hid_t object, bool attribute, const std::string& what, const std::string& path) {
+  Handle type = h5::own(attribute ? H5Aget_type(object) : H5Dget_type(object), Kind::datatype,
+                        "reading the type of " + what, path);
+  Handle space = h5::own(attribute ? H5Aget_space(object) : H5Dget_space(object), Kind::dataspace,
+                         "reading the shape of " + what, path);
+  Handle memory = h5::own(H5Tget_native_type(type, H5T_DIR_ASCEND), Kind::datatype,
+                          "reading the type of " + what, path);
+  const hssize_t points = H5Sget_simple_extent_npoints(space);
+  const std::size_t size = H5Tget_size(memory);
+  if (points < 0 || size == 0) throw Hdf5Error("reading " + what, path, "bad shape or type");
+  std::vector<unsigned char> buffer(static_cast<std::size_t>(points) * size);
+  h5::check(attribute ? H5Aread(object, memory, buffer.data())
+                      : H5Dread(object, memory, H5S_ALL, H5S_ALL, H5P_DEFAULT, buffer.data()),
+            "reading " + what, path);
+  if (H5Tdetect_class(memory, H5T_VLEN) > 0 || H5Tis_variable_str(memory) > 0)
+    H5Dvlen_reclaim(memory, space, H5P_DEFAULT, buffer.data());
+}
+
+herr_t collect_name(hid_t, const char* name, const H5L_info_t*, void* data) {
+  static_cast<std::vector<std::string>*>(data)->emplace_back(name);
+  return 0;
+}
+
+void probe_in_process(const std::string& path) {
+  Handle fapl = h5::file_access_serial();
+  Handle file = h5::open_file(path, H5F_ACC_RDONLY, fapl);
+  std::vector<std::string> names{"."};
+  h5::check(H5Lvisit(file, H5_INDEX_NAME, H5_ITER_INC, collect_name, &names), "listing the objects", path);
+  for (const std::string& name : names) {
+    struct Object {  // any kind of object, closed with H5Oclose
+      hid_t id;
+      ~Object() {
+        if (id >= 0) H5Oclose(id);
+      }
+    } owned{H5Oopen(file, name.c_str(), H5P_DEFAULT)};
+    if (owned.id < 0) throw Hdf5Error("opening " + name, path, h5::take_error_stack());
+    const H5I_type_t kind = H5Iget_type(owned.id);
+    H5O_info_t info{};
+    h5::check(H5Oget_info(owned.id, &info), "reading the header of " + name, path);
+    for (hsize_t i = 0; i < info.num_attrs; ++i) {
+      Handle attribute = h5::own(H5Aopen_by_idx(owned.id, ".", H5_INDEX_NAME, H5_ITER_NATIVE, i,
+                                                H5P_DEFAULT, H5P_DEFAULT),
+                                 Kind::attribute, "opening an attribute of " + name, path);
+      read_whole(attribute, true, "an attribute of " + name, path);
+    }
+    if (kind == H5I_DATASET) {
+      Handle type = h5::own(H5Dget_type(owned.id), Kind::datatype, "reading the type of " + name, path);
+      if (H5Tdetect_class(type, H5T_VLEN) > 0 || H5Tis_variable_str(type) > 0)
+        read_whole(owned.id, false, name, path);
+    }
+  }
+}
+
+}  // namespace
+
+void probe_readable(const std::string& path) {
+  int crash = 0;
+  try {
+    crash = run_isolated([&] { probe_in_process(path); });
+  } catch (const Hdf5Error& e) {
+    throw StoreRefused(StoreRefused::Reason::damaged, path + " is damaged: " + e.what() +
+                                                          ". Restore it from a copy. The file was not modified.");
+  } catch (const std::runtime_error& e) {
+    throw StoreRefused(StoreRefused::Reason::damaged, path + " is damaged: " + e.what() +
+                                                          ". Restore it from a copy. The file was not modified.");
+  }
+  if (crash != 0)
+    throw StoreRefused(StoreRefused::Reason::damaged,
+                       path + " is damaged: reading its HDF5 metadata crashed the HDF5 library (signal " +
+                           std::to_string(crash) + ", in a child process). Restore it from a copy. The file "
+                           "was not modified.");
 }
 
 int begin_run(const std::string& path, int ranks, std::uint64_t trials_done_before) {

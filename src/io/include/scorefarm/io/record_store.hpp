@@ -81,6 +81,12 @@ void create_study_file(const std::string& path, const TrialRunner& runner, const
 // modifies the file.
 void verify_study_file(const std::string& path, const TrialRunner& runner, const StudyMetadata& study);
 
+// Reads, in a forked child process, every piece of HDF5 metadata of `path` a reader may touch: every
+// object, every attribute, every variable-length string dataset (their text lives in the global
+// heap, where a corrupted file crashed HDF5). Throws StoreRefused(damaged) when HDF5 fails or
+// crashes on it; never modifies the file. For readers such as `scorefarm aggregate`.
+void probe_readable(const std::string& path);
+
 // Appends /runs/<k> (started, ended "", ranks, trials_completed 0, outcome "running", ...) and
 // returns k. Earlier runs still marked "running" (killed runs) are marked "killed".
 int begin_run(const std::string& path, int ranks, std::uint64_t trials_done_before);
