@@ -9,9 +9,10 @@
 //   Stream(seed, teacher_key, t or 0, 2)   teacher A*, w* (t for per: trial, 0 for per: cell)
 //   Stream(seed, data_key,    t, 3)        test inputs and their noise
 //   Stream(seed, data_key,    t, 16 + s)   minibatch of SGD step s
-// data_key hashes only the data-defining settings (distribution, d, k, n, n_test, teacher), not the
-// cell index: cells that differ only in loss or optimiser see the same teacher, data and initial A
-// for the same trial, so their curves are paired comparisons. Records depend only on
+// data_key hashes only the data-defining settings (distribution, d, k, teacher), not the cell
+// index: cells that differ only in loss or optimiser see the same teacher, data and initial A for
+// the same trial, so their curves are paired comparisons (n and n_test only set how many points are
+// drawn from those streams: a smaller n takes the first points of a larger one). Records depend only on
 // (seed, cell settings, trial): never on the rank or the order in which trials are run.
 #include <cstddef>
 #include <cstdint>
