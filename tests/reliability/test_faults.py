@@ -352,7 +352,7 @@ def group_kills():
 
     # Plain kill -9 of the whole job at times spread over an uninterrupted run.
     rng = random.Random(20261204)
-    fractions = [0.2, 0.35, 0.5, 0.6, 0.7, 0.8, 0.9] + [rng.uniform(0.3, 0.9) for _ in range(2)]
+    fractions = [0.25, 0.4, 0.55, 0.7, 0.85] + [rng.uniform(0.3, 0.9) for _ in range(2)]
     if QUICK:
         fractions = [0.4, 0.6, 0.8]
     timed = 0
@@ -373,7 +373,7 @@ def group_kills():
         finish(path, f"kill at {delay:.2f} s")
     # One file killed over and over at random times until it is complete.
     path = fresh("repeated.h5")
-    for attempt in range(3 if QUICK else 8):
+    for attempt in range(3 if QUICK else 5):
         job = Job(path, 2)
         killed = job.kill_after(rng.uniform(0.35, 0.8) * ref_seconds)
         job.wait()
@@ -507,7 +507,7 @@ def group_damaged():
     # Byte flips over the HDF5 metadata (everything before the first record dataset's data):
     # whatever a flip breaks, the run never crashes, and a refused run leaves the file unchanged.
     rng = random.Random(7)
-    offsets = sorted(rng.sample(range(0, data_start), 20 if QUICK else 60))
+    offsets = sorted(rng.sample(range(0, data_start), 16 if QUICK else 40))
     outcomes, aggregate_outcomes = {}, {}
     for i, offset in enumerate(offsets):
         path = fresh("flip.h5")
