@@ -10,7 +10,9 @@
 //      appends /runs/<k>;
 //   3. all ranks open the record store and run the farm (parallel/farm.hpp);
 //   4. close, /runs/<k> gets its outcome; exit 0 complete, 75 stopped by SIGTERM/SIGUSR1/SIGINT
-//      (rerun the same command to resume), 1 on error.
+//      (rerun the same command to resume), 1 on error. Training trials in progress at a stop are
+//      saved in <out>.checkpoints/ and resumed mid-trial by the rerun (io/checkpoint_files.hpp);
+//      the folder goes once the study is complete.
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -27,6 +29,7 @@
 #include <fmt/format.h>
 
 #include "command.hpp"
+#include "scorefarm/io/checkpoint_files.hpp"
 #include "scorefarm/io/fault.hpp"
 #include "scorefarm/io/lock_file.hpp"
 #include "scorefarm/io/record_store.hpp"
@@ -44,6 +47,7 @@ struct RunArgs {
   std::string output;
   std::vector<std::string> overrides;
   double chunk_seconds = 1.0;
+  double checkpoint_seconds = 60.0;
   bool quiet = false;
 };
 
@@ -235,6 +239,7 @@ int run_study(const RunArgs& args) {
     // 3. The farm.
     std::string error;
     parallel::FarmResult result;
+    std::optional<io::CheckpointFiles> checkpoints;
     {
       io::RecordStore store;
       int opened = 1;
@@ -254,6 +259,11 @@ int run_study(const RunArgs& args) {
         options.heartbeat = [&lock] {
           if (lock) lock->refresh();
         };
+        if (runner.checkpointable()) {
+          checkpoints.emplace(args.output, study.hash);
+          options.checkpoints = &*checkpoints;
+          options.checkpoint_seconds = args.checkpoint_seconds;
+        }
         result = parallel::run_farm(runner, store, comm, options);
         if (!result.error.empty()) error = result.error;
         try {
@@ -284,6 +294,8 @@ int run_study(const RunArgs& args) {
 
     // 4. The outcome, in /runs/<k> and in the exit code.
     const bool complete = error.empty() && result.complete();
+    if (complete && checkpoints && rank == 0 && !checkpoints->remove_all())
+      say("note: could not remove every file of " + checkpoints->folder() + " (no longer needed)");
     const std::string outcome = !error.empty() ? "failed" : complete ? "complete" : "incomplete";
     if (rank == 0) io::fault_point("run:before-end");
     step = on_root(comm, [&] { io::end_run(args.output, run_index, result.completed, outcome); });
@@ -340,6 +352,10 @@ CommandRegistration registration{
       sub.add_option("--chunk-seconds", args->chunk_seconds,
                      "Work per chunk handed to a rank; also about how long a stop takes (default 1)")
           ->check(CLI::Range(1e-3, 3600.0));
+      sub.add_option("--checkpoint-seconds", args->checkpoint_seconds,
+                     "Training trials: save a trial's state this often (and at a stop) in "
+                     "<output>.checkpoints/, so that a rerun resumes it mid-trial (default 60)")
+          ->check(CLI::Range(0.0, 1e9));
       sub.add_flag("--quiet,-q", args->quiet, "No progress or summary lines (errors only)");
       return [args] { return run_study(*args); };
     }};

@@ -22,7 +22,9 @@
 #include <exception>
 #include <limits>
 #include <memory>
+#include <optional>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "scorefarm/io/fault.hpp"
@@ -99,6 +101,76 @@ std::string trial_error(std::size_t cell, std::uint64_t trial, const std::string
   return "trial " + std::to_string(trial) + " of cell " + std::to_string(cell) + " failed: " + what;
 }
 
+// The CheckpointSink of one rank (FarmOptions::checkpoints): runs a checkpointable trial from its
+// saved state, if any, and answers the trial at each checkpoint point: stop (when `stop` says so:
+// the state is saved first), save (every checkpoint_seconds), or go on.
+class Checkpointer final : public CheckpointSink {
+ public:
+  Checkpointer(const FarmOptions& options, int rank, std::function<bool()> stop)
+      : files_(options.checkpoints),
+        interval_(options.checkpoint_seconds),
+        log_(options.progress_out),
+        rank_(rank),
+        stop_(std::move(stop)) {}
+
+  bool applies_to(const TrialRunner& runner) const { return files_ != nullptr && runner.checkpointable(); }
+
+  // nullopt: stopped at a checkpoint point, its state saved. `had_state`: a checkpoint file of this
+  // trial exists now or existed (to be removed once the record is written).
+  std::optional<Record> run(const TrialRunner& runner, std::size_t cell, std::uint64_t trial, bool& had_state) {
+    cell_ = cell;
+    trial_ = trial;
+    last_save_ = clock::now();
+    saved_ = false;
+    std::string note;
+    const std::optional<std::vector<unsigned char>> state = files_->load(cell, trial, &note);
+    if (!note.empty()) say(note);
+    if (state) say("trial " + std::to_string(trial) + " of cell " + std::to_string(cell) + " resumes from its checkpoint");
+    std::optional<Record> record = runner.run_checkpointed(cell, trial, state ? &*state : nullptr, *this);
+    had_state = state.has_value() || saved_;
+    return record;
+  }
+
+  Action at_checkpoint() override {
+    if (stop_()) return Action::save_and_stop;
+    if (since(last_save_) >= interval_) return Action::save;
+    return Action::go_on;
+  }
+
+  void save(const std::vector<unsigned char>& state) override {
+    last_save_ = clock::now();
+    try {
+      files_->save(cell_, trial_, state);
+      saved_ = true;
+      io::fault_point("farm:checkpoint-saved");
+    } catch (const std::exception& e) {
+      // A checkpoint is an optimisation: the trial goes on, and a stop before the next good save
+      // only costs the trial's progress, never a record.
+      if (!warned_) say(std::string("warning: ") + e.what() + " (the trial goes on without checkpoints)");
+      warned_ = true;
+    }
+  }
+
+  void forget(const std::vector<std::pair<std::size_t, std::uint64_t>>& trials) const {
+    for (const auto& [cell, trial] : trials) files_->remove(cell, trial);
+  }
+
+ private:
+  void say(const std::string& text) const {
+    if (log_) std::fprintf(log_, "scorefarm: rank %d: %s\n", rank_, text.c_str());
+  }
+
+  io::CheckpointFiles* files_;
+  double interval_;
+  std::FILE* log_;
+  int rank_;
+  std::function<bool()> stop_;
+  std::size_t cell_ = 0;
+  std::uint64_t trial_ = 0;
+  clock::time_point last_save_;
+  bool saved_ = false, warned_ = false;
+};
+
 // A chunk being computed one trial at a time (the master's own, and the worker's).
 struct Computation {
   std::vector<io::Segment> segments;
@@ -107,6 +179,7 @@ struct Computation {
   std::uint64_t offset = 0;
   std::vector<Record> records;
   double seconds = 0.0;  // compute time of the finished trials
+  std::vector<std::pair<std::size_t, std::uint64_t>> checkpointed;  // finished trials with a checkpoint file
 
   bool active() const { return !segments.empty(); }
   bool finished() const { return segment >= segments.size(); }
@@ -116,18 +189,28 @@ struct Computation {
     segment = 0;
     offset = 0;
     records.clear();
+    checkpointed.clear();
     cost_per_trial_sum = 0.0;
     seconds = 0.0;
     while (segment < segments.size() && segments[segment].count == 0) ++segment;
   }
   std::size_t next_cell() const { return segments[segment].cell; }
-  // Computes the next trial. Throws what the runner throws (as a located message).
-  void step(const TrialRunner& runner) {
+  // Computes the next trial, through `checkpointer` when it applies. Returns false when the trial
+  // stopped at a checkpoint (it stays the next one). Throws what the runner throws (located).
+  bool step(const TrialRunner& runner, Checkpointer* checkpointer) {
     const io::Segment& s = segments[segment];
     const std::uint64_t trial = s.first + offset;
     const auto t0 = clock::now();
     try {
-      records.push_back(runner.run(s.cell, trial));
+      if (checkpointer && checkpointer->applies_to(runner)) {
+        bool had_state = false;
+        std::optional<Record> record = checkpointer->run(runner, s.cell, trial, had_state);
+        if (!record) return false;
+        if (had_state) checkpointed.emplace_back(s.cell, trial);
+        records.push_back(std::move(*record));
+      } else {
+        records.push_back(runner.run(s.cell, trial));
+      }
     } catch (const std::exception& e) {
       throw std::runtime_error(trial_error(s.cell, trial, e.what()));
     } catch (...) {
@@ -140,11 +223,14 @@ struct Computation {
       ++segment;
       while (segment < segments.size() && segments[segment].count == 0) ++segment;
     }
+    return true;
   }
-  // Writes the finished trials; returns how many now count. Throws on write errors.
-  std::uint64_t write(io::RecordStore& store) {
+  // Writes the finished trials; returns how many now count. Throws on write errors. Their
+  // checkpoints are removed once the records are written (and only then).
+  std::uint64_t write(io::RecordStore& store, const Checkpointer* checkpointer) {
     const std::uint64_t n = done();
     if (n > 0) store.write(prefix(segments, n), records);
+    if (checkpointer) checkpointer->forget(checkpointed);
     return n;
   }
   void clear() { start({}); }
@@ -182,12 +268,34 @@ FarmResult share_result(MPI_Comm comm, const FarmResult& mine) {
 
 // ---- worker ----
 
-void run_worker(const TrialRunner& runner, io::RecordStore& store, MPI_Comm comm,
+void run_worker(const TrialRunner& runner, io::RecordStore& store, MPI_Comm comm, const FarmOptions& options,
                 const std::function<bool()>& stop_requested, const std::function<int()>& stop_signal) {
   Report report;
   std::string error;
   bool stop_notice = false;
   Computation work;
+  auto last_probe = clock::now();
+  // Between trials, and inside a checkpointable trial at its checkpoint points.
+  auto should_stop = [&]() -> bool {
+    if (stop_notice) return true;
+    if (stop_requested()) {
+      report.signal = stop_signal();
+      if (report.signal == 0) report.signal = -1;  // a stop without a signal number
+      return true;
+    }
+    if (since(last_probe) >= stop_poll_seconds) {
+      last_probe = clock::now();
+      int flag = 0;
+      check(MPI_Iprobe(0, tag_stop, comm, &flag, MPI_STATUS_IGNORE), "MPI_Iprobe (stop)");
+      if (flag) {
+        check(MPI_Recv(nullptr, 0, MPI_BYTE, 0, tag_stop, comm, MPI_STATUS_IGNORE), "MPI_Recv (stop)");
+        stop_notice = true;
+        return true;
+      }
+    }
+    return false;
+  };
+  Checkpointer checkpointer(options, rank_of(comm), should_stop);
   for (;;) {
     // Report the last chunk and ask for the next.
     std::vector<char> message(sizeof(Report) + error.size());
@@ -233,26 +341,11 @@ void run_worker(const TrialRunner& runner, io::RecordStore& store, MPI_Comm comm
 
     // Compute, checking for a stop between trials.
     work.start(std::move(segments));
-    auto last_probe = clock::now();
+    last_probe = clock::now();
     while (!work.finished()) {
-      if (stop_requested()) {
-        report.signal = stop_signal();
-        if (report.signal == 0) report.signal = -1;  // a stop without a signal number
-        break;
-      }
-      if (stop_notice) break;
-      if (since(last_probe) >= stop_poll_seconds) {
-        last_probe = clock::now();
-        int flag = 0;
-        check(MPI_Iprobe(0, tag_stop, comm, &flag, MPI_STATUS_IGNORE), "MPI_Iprobe (stop)");
-        if (flag) {
-          check(MPI_Recv(nullptr, 0, MPI_BYTE, 0, tag_stop, comm, MPI_STATUS_IGNORE), "MPI_Recv (stop)");
-          stop_notice = true;
-          break;
-        }
-      }
+      if (should_stop()) break;
       try {
-        work.step(runner);
+        if (!work.step(runner, &checkpointer)) break;  // stopped mid-trial, its state saved
       } catch (const std::exception& e) {
         error = e.what();
         break;
@@ -260,7 +353,7 @@ void run_worker(const TrialRunner& runner, io::RecordStore& store, MPI_Comm comm
     }
     // Write what is finished: completed trials are never thrown away.
     try {
-      report.trials = work.write(store);
+      report.trials = work.write(store, &checkpointer);
       report.cost = work.cost_per_trial_sum;
       report.seconds = work.seconds;
     } catch (const std::exception& e) {
@@ -292,7 +385,8 @@ class Master {
         sizer_(size_, options.target_chunk_seconds, max_chunk_trials(runner, options)),
         busy_(static_cast<std::size_t>(size_), false),
         stop_sent_(static_cast<std::size_t>(size_), false),
-        computed_(static_cast<std::size_t>(size_), 0) {
+        computed_(static_cast<std::size_t>(size_), 0),
+        checkpointer_(options, 0, [this] { return stopping_ || stop_requested_(); }) {
     result_.total = static_cast<std::uint64_t>(n_cells_) * n_trials_;
     result_.done_before = result_.total - list_.remaining_trials();
     max_cost_ = 0.0;
@@ -421,7 +515,10 @@ class Master {
   void compute_one() {
     const auto t0 = clock::now();
     try {
-      own_.step(runner_);
+      if (!own_.step(runner_, &checkpointer_)) {  // stopped mid-trial, its state saved
+        flush_own();
+        return;
+      }
     } catch (const std::exception& e) {
       fail(e.what());
       flush_own();
@@ -449,7 +546,7 @@ class Master {
   // Writes rank 0's finished trials and drops the rest of its chunk.
   void flush_own() {
     try {
-      const std::uint64_t n = own_.write(store_);
+      const std::uint64_t n = own_.write(store_, &checkpointer_);
       result_.completed += n;
       computed_[0] += n;
       sizer_.record(0, own_.cost_per_trial_sum, n, own_.seconds);
@@ -516,6 +613,7 @@ class Master {
   bool master_disabled_ = false;
   double max_cost_ = 1.0;
   Computation own_;
+  Checkpointer checkpointer_;
   FarmResult result_;
 };
 
@@ -567,7 +665,7 @@ FarmResult run_farm(const TrialRunner& runner, io::RecordStore& store, MPI_Comm 
       }
       if (master) mine = master->run();
     } else {
-      run_worker(runner, store, farm, stop_requested, stop_signal);
+      run_worker(runner, store, farm, options, stop_requested, stop_signal);
     }
   } catch (const MpiError&) {
     MPI_Comm_free(&farm);

@@ -348,12 +348,19 @@ std::vector<std::int64_t> TrainingRunner::log_iterations(std::size_t cell) const
 int TrainingRunner::resolved_sign(std::size_t cell) const { return signs_.at(cell); }
 
 Record TrainingRunner::run(std::size_t cell, std::uint64_t trial) const {
-  return *run_resumable(cell, trial, nullptr, 0, {});
+  return *train(cell, trial, nullptr, nullptr);
 }
 
-std::optional<Record> TrainingRunner::run_resumable(
-    std::size_t ci, std::uint64_t trial, const TrainingCheckpoint* resume, std::int64_t every,
-    const std::function<bool(const TrainingCheckpoint&)>& on_checkpoint) const {
+std::optional<Record> TrainingRunner::run_checkpointed(std::size_t cell, std::uint64_t trial,
+                                                       const std::vector<unsigned char>* state,
+                                                       CheckpointSink& sink) const {
+  if (!state) return train(cell, trial, nullptr, &sink);
+  const TrainingCheckpoint resume = TrainingCheckpoint::from_bytes(*state);
+  return train(cell, trial, &resume, &sink);
+}
+
+std::optional<Record> TrainingRunner::train(std::size_t ci, std::uint64_t trial,
+                                            const TrainingCheckpoint* resume, CheckpointSink* sink) const {
   const TrainingCell& cell = study_.cells.at(ci);
   const Distribution& dist = *distributions_[ci];
   const int d = cell.distribution.d, k = cell.k;
@@ -479,8 +486,12 @@ std::optional<Record> TrainingRunner::run_resumable(
       ++li;
     }
     if (t == T) break;
-    if (every > 0 && t != start && t % every == 0 && on_checkpoint) {
-      if (!on_checkpoint(make_checkpoint())) return std::nullopt;
+    if (sink && t != start) {
+      const CheckpointSink::Action action = sink->at_checkpoint();
+      if (action != CheckpointSink::Action::go_on) {
+        sink->save(make_checkpoint().to_bytes());
+        if (action == CheckpointSink::Action::save_and_stop) return std::nullopt;
+      }
     }
     if (!have_grad) {
       if (full_batch) {

@@ -29,6 +29,7 @@
 #include <vector>
 
 #include "hash_runner.hpp"
+#include "scorefarm/io/checkpoint_files.hpp"
 #include "scorefarm/io/hdf5.hpp"
 #include "scorefarm/io/journal.hpp"
 #include "scorefarm/io/lock_file.hpp"
@@ -758,4 +759,89 @@ BOOST_AUTO_TEST_SUITE_END()
 BOOST_AUTO_TEST_CASE(zz_cleanup) {
   fs::remove_all(fs::temp_directory_path() / ("scorefarm_test_io_" + std::to_string(::getpid())));
   BOOST_TEST(true);
+}
+
+// ---- mid-trial checkpoint files ----
+
+namespace {
+std::vector<unsigned char> bytes_of(const std::string& text) { return {text.begin(), text.end()}; }
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(checkpoints_round_trip_and_bad_ones_are_ignored_with_a_note) {
+  const std::string study = fresh_dir("checkpoints").string() + "/study.h5";
+  const io::CheckpointFiles files(study, "0123456789abcdef");
+  BOOST_TEST(files.folder() == study + ".checkpoints");
+  std::string note;
+  BOOST_TEST(!files.load(0, 0, &note).has_value());  // nothing saved: no note either
+  BOOST_TEST(note.empty());
+  BOOST_TEST(files.count() == 0u);
+
+  std::vector<unsigned char> state = bytes_of("state of cell 2, trial 17");
+  state.push_back(0);  // binary payloads are fine
+  files.save(2, 17, state);
+  files.save(2, 18, bytes_of("another"));
+  BOOST_TEST(files.count() == 2u);
+  BOOST_TEST(*files.load(2, 17) == state);
+  files.save(2, 17, bytes_of("newer"));  // replaces
+  BOOST_TEST(*files.load(2, 17) == bytes_of("newer"));
+  BOOST_TEST(!files.load(17, 2).has_value());
+
+  // Another study's checkpoint at the same place is ignored, with a note naming the file.
+  const io::CheckpointFiles other(study, "fedcba9876543210");
+  BOOST_TEST(!other.load(2, 17, &note).has_value());
+  BOOST_TEST(note.find(files.path(2, 17)) != std::string::npos);
+  BOOST_TEST(note.find("another study") != std::string::npos);
+
+  // A truncated file, a flipped payload byte, a file of another trial: ignored with a note.
+  const std::string whole = read_bytes(files.path(2, 17));
+  {
+    std::ofstream(files.path(2, 17), std::ios::binary | std::ios::trunc) << whole.substr(0, whole.size() - 2);
+    note.clear();
+    BOOST_TEST(!files.load(2, 17, &note).has_value());
+    BOOST_TEST(note.find("truncated") != std::string::npos);
+  }
+  {
+    std::string flipped = whole;
+    flipped.back() ^= 0x10;
+    std::ofstream(files.path(2, 17), std::ios::binary | std::ios::trunc) << flipped;
+    note.clear();
+    BOOST_TEST(!files.load(2, 17, &note).has_value());
+    BOOST_TEST(note.find("checksum") != std::string::npos);
+  }
+  {
+    fs::copy_file(files.path(2, 18), files.path(2, 17), fs::copy_options::overwrite_existing);
+    note.clear();
+    BOOST_TEST(!files.load(2, 17, &note).has_value());
+    BOOST_TEST(note.find("another trial") != std::string::npos);
+  }
+  {
+    std::ofstream(files.path(2, 17), std::ios::binary | std::ios::trunc) << "not a checkpoint at all";
+    note.clear();
+    BOOST_TEST(!files.load(2, 17, &note).has_value());
+    BOOST_TEST(note.find("not a scorefarm checkpoint") != std::string::npos);
+  }
+
+  files.remove(2, 18);
+  BOOST_TEST(!files.load(2, 18).has_value());
+  files.remove(2, 18);  // twice: no error
+  // A temporary file left by a killed save does not count, and remove_all clears it too.
+  std::ofstream(files.path(3, 3) + ".tmp.host.123") << "half";
+  BOOST_TEST(files.count() == 1u);
+  BOOST_TEST(files.remove_all());
+  BOOST_TEST(!fs::exists(files.folder()));
+  BOOST_TEST(files.remove_all());  // nothing left: still fine
+  BOOST_CHECK_THROW(io::CheckpointFiles(study, "short"), std::invalid_argument);
+}
+
+BOOST_AUTO_TEST_CASE(a_checkpoint_folder_that_cannot_be_made_is_a_clear_error) {
+  // Root ignores permission bits, so block the folder another way: a file of that name.
+  const io::CheckpointFiles blocked(fresh_dir("checkpoints_blocked").string() + "/x.h5", "0123456789abcdef");
+  std::ofstream(blocked.folder()) << "a file, not a folder";
+  try {
+    blocked.save(0, 1, bytes_of("state"));
+    BOOST_FAIL("save into a non-folder did not throw");
+  } catch (const std::runtime_error& e) {
+    BOOST_TEST(std::string(e.what()).find(blocked.folder()) != std::string::npos);
+  }
+  BOOST_TEST(!blocked.load(0, 1).has_value());
 }

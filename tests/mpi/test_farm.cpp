@@ -1,7 +1,8 @@
 // The farm (parallel/farm.hpp) under mpiexec -n 3, against the serial reference: HashRunner records
 // (tests/io/hash_runner.hpp) are recomputed independently on rank 0 and compared bit for bit with
 // what the farm's ranks wrote. Also: stop mid-run and resume, trial errors, every master-work mode,
-// a stop notice reaching ranks busy with long trials.
+// a stop notice reaching ranks busy with long trials; training trials stopped mid-way resume from
+// their checkpoints to the same records.
 #define BOOST_TEST_MODULE farm
 #include <unistd.h>
 
@@ -16,6 +17,7 @@
 #include "scorefarm/io/record_store.hpp"
 #include "scorefarm/parallel/farm.hpp"
 #include "scorefarm/parallel/mpi.hpp"
+#include "scorefarm/training/training_study.hpp"
 
 namespace fs = std::filesystem;
 using namespace scorefarm;
@@ -104,7 +106,109 @@ class FailingRunner final : public TrialRunner {
   const HashRunner& base_;
 };
 
+// Counts, on this rank, the trials run_checkpointed() started from a saved state.
+class CountingResumes final : public TrialRunner {
+ public:
+  explicit CountingResumes(const TrialRunner& base) : base_(base) {}
+  std::string kind() const override { return base_.kind(); }
+  std::vector<FieldSpec> fields() const override { return base_.fields(); }
+  std::size_t cell_count() const override { return base_.cell_count(); }
+  std::uint64_t trials_per_cell() const override { return base_.trials_per_cell(); }
+  std::vector<CellColumn> cell_table() const override { return base_.cell_table(); }
+  double cost(std::size_t cell) const override { return base_.cost(cell); }
+  Record run(std::size_t cell, std::uint64_t trial) const override { return base_.run(cell, trial); }
+  bool checkpointable() const override { return base_.checkpointable(); }
+  std::optional<Record> run_checkpointed(std::size_t cell, std::uint64_t trial,
+                                         const std::vector<unsigned char>* state,
+                                         CheckpointSink& sink) const override {
+    if (state) ++resumed;
+    return base_.run_checkpointed(cell, trial, state, sink);
+  }
+  mutable int resumed = 0;
+
+ private:
+  const TrialRunner& base_;
+};
+
+// Training trials of about 0.1-0.3 s each (k = d = 2, n = 256, 40,000 GD or SGD iterations).
+TrainingStudy small_training_study() {
+  TrainingCell c;
+  c.distribution = preset_distribution("gaussian", 2);
+  c.k = 2;
+  c.n = 256;
+  c.n_test = 100;
+  c.loss.kind = LossSpec::Kind::G;
+  c.loss.mu = 30;
+  c.loss.lambda = 10000;
+  c.optimiser.kind = OptimiserSpec::Kind::gd;
+  c.optimiser.lr = 5e-5;
+  c.optimiser.iterations = 40000;
+  TrainingCell sgd = c;
+  sgd.optimiser.kind = OptimiserSpec::Kind::sgd;
+  sgd.optimiser.batch = 32;
+  TrainingStudy study;
+  study.seed = 424242;
+  study.trials = 6;
+  study.log_points = 16;
+  study.cells = {c, sgd};
+  return study;
+}
+
 }  // namespace
+
+BOOST_AUTO_TEST_CASE(training_stopped_mid_trial_resumes_from_checkpoints_bit_for_bit) {
+  const TrainingRunner training(small_training_study());
+  const CountingResumes runner(training);
+  const std::string path = fresh_study(runner, "training_checkpoints");
+  io::CheckpointFiles files(path, "0123456789abcdef");
+  std::uint64_t done_after_stop = 0;
+  {
+    io::RecordStore store = io::RecordStore::open(path, runner, MPI_COMM_WORLD);
+    parallel::FarmOptions options = quiet_options(0.01);
+    options.checkpoints = &files;
+    options.checkpoint_seconds = 0.02;
+    // Rank 1 "receives a signal" 0.4 s in, in the middle of a trial (the workers hold one each).
+    const double start = MPI_Wtime();
+    options.stop_requested = [start] { return rank() == 1 && MPI_Wtime() - start > 0.4; };
+    options.stop_signal = [] { return 15; };
+    const parallel::FarmResult result = parallel::run_farm(runner, store, MPI_COMM_WORLD, options);
+    BOOST_TEST(result.error == "");
+    BOOST_TEST(result.stopped);
+    BOOST_TEST(!result.complete());
+    MPI_Barrier(MPI_COMM_WORLD);
+    const long long done = check_against_reference(store, training);
+    if (rank() == 0) {
+      BOOST_TEST(done == static_cast<long long>(result.completed));
+      // Both workers were mid-trial: their states are saved, past iteration 0.
+      BOOST_TEST(files.count() >= 1u);
+      for (std::size_t cell = 0; cell < 2; ++cell)
+        for (std::uint64_t t = 0; t < 6; ++t)
+          if (auto state = files.load(cell, t)) BOOST_TEST(TrainingCheckpoint::from_bytes(*state).iteration > 0);
+    }
+    done_after_stop = result.completed;
+    store.close();
+  }
+  const int checkpoints_left = parallel::broadcast(MPI_COMM_WORLD, static_cast<int>(rank() == 0 ? files.count() : 0));
+  {
+    io::RecordStore store = io::RecordStore::open(path, runner, MPI_COMM_WORLD);
+    parallel::FarmOptions options = quiet_options(0.01);
+    options.checkpoints = &files;
+    options.checkpoint_seconds = 0.02;
+    const parallel::FarmResult result = parallel::run_farm(runner, store, MPI_COMM_WORLD, options);
+    BOOST_TEST(result.done_before == done_after_stop);
+    BOOST_TEST(result.complete());
+    int resumed = 0;
+    MPI_Allreduce(&runner.resumed, &resumed, 1, MPI_INT, MPI_SUM, MPI_COMM_WORLD);
+    BOOST_TEST(resumed == checkpoints_left);  // every saved trial resumed, none restarted
+    MPI_Barrier(MPI_COMM_WORLD);
+    if (rank() == 0) {
+      BOOST_TEST(check_against_reference(store, training) == 12);
+      BOOST_TEST(files.count() == 0u);  // removed once their records were written
+    }
+    store.close();
+  }
+  if (rank() == 0) BOOST_TEST(files.remove_all());
+}
 
 BOOST_AUTO_TEST_CASE(farm_equals_serial_reference_bit_for_bit) {
   BOOST_TEST(size() == 3);

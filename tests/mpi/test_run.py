@@ -24,6 +24,11 @@ Checks
             naming the killed rank 0; the rerun takes the stale lock over, exits 0 and equals the
             uninterrupted run; the killed run is marked "killed" in /runs.
   h5py      records/err_S4_F[cell][done] is one float64 array per cell, as the README shows.
+  training  mid-trial checkpoints: a training study of 4 trials of ~1 s (2 ranks: one worker).
+            SIGTERM to the ranks mid-trial exits 75 and leaves the trial's state in
+            <out>.checkpoints/; kill -9 of the whole job with --checkpoint-seconds 0.1 leaves the
+            last state saved. Each rerun says "resumes from its checkpoint", exits 0, equals the
+            uninterrupted run byte for byte and removes the checkpoints folder.
 
 The kill and the SIGTERM land at about 35% of the reference run's farm time (measured from the
 "created" line); when a machine under load makes one land before the first or after the last
@@ -114,8 +119,8 @@ class Job:
     """`scorefarm run CONFIG -o OUT ...` under mpirun -np RANKS (RANKS = 0: no mpirun), in a
     session of its own. Output (stdout + stderr) is collected line by line with timestamps."""
 
-    def __init__(self, out, ranks, extra, chunk_seconds=None):
-        cmd = [SCOREFARM, "run", CONFIG, "-o", out, *extra]
+    def __init__(self, out, ranks, extra, chunk_seconds=None, config=CONFIG):
+        cmd = [SCOREFARM, "run", config, "-o", out, *extra]
         if chunk_seconds:
             cmd += ["--chunk-seconds", str(chunk_seconds)]
         if ranks:
@@ -162,8 +167,8 @@ class Job:
         return (self.end or time.monotonic()) - (self.farm_start_time or self.start)
 
 
-def run(out, ranks, extra, chunk_seconds=None, timeout=120):
-    return Job(out, ranks, extra, chunk_seconds).wait(timeout)
+def run(out, ranks, extra, chunk_seconds=None, timeout=120, config=CONFIG):
+    return Job(out, ranks, extra, chunk_seconds, config).wait(timeout)
 
 
 def scorefarm(*args):
@@ -388,6 +393,81 @@ def test_h5py_cell(path):
         check(list(n) == [2000, 5000, 2000, 5000], f"/cells/n = {list(n)}")
 
 
+TRAINING_YAML = """kind: training
+description: checkpoint test (Figure 4 Gaussian setting, longer)
+seed: 20190417
+trials: 4
+log_points: 12
+axes:
+  distribution: [gaussian]
+  d: [3]
+  k: [3]
+  n: [2000]
+  activation: [relu]
+  teacher: [{matrix: identity, weights: ones}]
+  loss:
+    - {kind: G, mu: 30, lambda: 10000, sign: auto}
+  optimiser: [{kind: gd, lr: 5.0e-5, iterations: 20000}]
+"""
+
+
+def checkpoint_files(path):
+    return sorted(glob.glob(path + ".checkpoints/*.ckpt"))
+
+
+def test_training_checkpoints():
+    config = os.path.join(WORK, "training.yaml")
+    with open(config, "w") as f:
+        f.write(TRAINING_YAML)
+    ref = fresh("training_reference.h5")
+    job = run(ref, 2, [], config=config)
+    check(job.rc == 0, f"training reference: exit {job.rc}: {job.output[-1500:]}")
+    check(not os.path.exists(ref + ".checkpoints"), "training reference: checkpoints folder left")
+    trial_seconds = job.farm_seconds / 4
+    note(f"training reference, mpirun -np 2: farm {job.farm_seconds:.2f} s, ~{trial_seconds:.2f} s a trial")
+
+    def sigterm(job):
+        for pid in rank_pids(job.p.pid):
+            try:
+                os.kill(pid, signal.SIGTERM)
+            except ProcessLookupError:
+                pass
+
+    for what, interrupt, rc, extra in (
+            ("training: SIGTERM mid-trial", sigterm, 75, []),
+            ("training: kill -9 mid-trial", lambda j: kill_job(j.p.pid), -signal.SIGKILL,
+             ["--checkpoint-seconds", "0.1"])):
+        # Half-way through the second trial: the worker holds a state worth keeping.
+        for attempt, fraction in enumerate((1.5, 1.3, 1.7)):
+            path = fresh("training.h5")
+            shutil.rmtree(path + ".checkpoints", ignore_errors=True)
+            job = Job(path, 2, extra, config=config)
+            if not job.farm_started.wait(timeout=60):
+                check(False, f"{what}: the run never started: {job.output[-1000:]}")
+                kill_job(job.p.pid)
+                job.wait()
+                return
+            time.sleep(max(0.0, fraction * trial_seconds - (time.monotonic() - job.farm_start_time)))
+            interrupt(job)
+            job.wait(timeout=60)
+            saved = checkpoint_files(path)
+            done = done_count(path)
+            note(f"{what}: attempt {attempt + 1}: exit {job.rc}, {done}/4 done, checkpoints {saved}")
+            if saved and done < 4:
+                break
+        else:
+            check(False, f"{what}: three attempts left no checkpoint mid-trial")
+            continue
+        check(job.rc == rc, f"{what}: exit {job.rc}, expected {rc}: {job.output[-1500:]}")
+        check(done_records_match(path, ref, what) == done, f"{what}: done records differ")
+        again = run(path, 2, [], config=config)
+        check(again.rc == 0, f"{what}: rerun exit {again.rc}: {again.output[-1500:]}")
+        check("resumes from its checkpoint" in again.output,
+              f"{what}: the rerun did not resume mid-trial: {again.output[-1500:]}")
+        same_records(path, ref, what)
+        check(not os.path.exists(path + ".checkpoints"), f"{what}: checkpoints folder left after completion")
+
+
 def main():
     if os.path.isdir(WORK):
         shutil.rmtree(WORK)
@@ -403,6 +483,7 @@ def main():
         resume(path, ref, done, 2, "SIGTERM to the ranks")
         check(runs_outcomes(path) == ["incomplete", "complete"], f"/runs: {runs_outcomes(path)}")
     test_kill9(ref, farm_seconds)
+    test_training_checkpoints()
     note(f"{checks} checks, {len(failures)} failed, {time.monotonic() - t0:.1f} s")
     if not failures:
         shutil.rmtree(WORK, ignore_errors=True)

@@ -223,6 +223,27 @@ BOOST_AUTO_TEST_CASE(lhat_per_sample_estimates_path_runs) {
   BOOST_TEST(!same_bits(r.run(0, 2), r.run(1, 2)));
 }
 
+// A sink that saves every `every`-th time it is asked and stops after its `stop_after`-th save (0:
+// never stops); it keeps the last state it got.
+class CountingSink final : public CheckpointSink {
+ public:
+  CountingSink(int every, int stop_after) : every_(every), stop_after_(stop_after) {}
+  Action at_checkpoint() override {
+    ++asked;
+    if (asked % every_ != 0) return Action::go_on;
+    return stop_after_ > 0 && saves + 1 == stop_after_ ? Action::save_and_stop : Action::save;
+  }
+  void save(const std::vector<unsigned char>& state) override {
+    ++saves;
+    saved = state;
+  }
+  int asked = 0, saves = 0;
+  std::vector<unsigned char> saved;
+
+ private:
+  int every_, stop_after_;
+};
+
 BOOST_AUTO_TEST_CASE(checkpoint_resume_gives_the_same_record) {
   TrainingCell gd = fig4_cell();
   gd.n = 512;
@@ -238,37 +259,44 @@ BOOST_AUTO_TEST_CASE(checkpoint_resume_gives_the_same_record) {
   l2.loss.lambda = 0;
   l2.optimiser.lr = 5e-3;
   const TrainingRunner r(study_of({gd, sgd, l2}, 20190417, 20));
+  BOOST_TEST(r.checkpointable());
   for (std::size_t cell = 0; cell < 3; ++cell) {
     const Record full = r.run(cell, 4);
-    // Stop at the 1st, 2nd, ... checkpoint (every 77 iterations: not on a logged point in general),
-    // resume from the serialised bytes, compare with the uninterrupted run.
-    for (int stop_after : {1, 3, 7}) {
-      BOOST_TEST_INFO("cell " << cell << " stop after checkpoint " << stop_after);
-      std::vector<unsigned char> saved;
-      int seen = 0;
-      const auto first = r.run_resumable(cell, 4, nullptr, 77, [&](const TrainingCheckpoint& cp) {
-        saved = cp.to_bytes();
-        return ++seen < stop_after;
-      });
-      BOOST_TEST(!first.has_value());
-      const TrainingCheckpoint cp = TrainingCheckpoint::from_bytes(saved);
-      BOOST_TEST(cp.iteration == 77 * stop_after);
-      const auto resumed = r.run_resumable(cell, 4, &cp, 77, [](const TrainingCheckpoint&) { return true; });
-      BOOST_REQUIRE(resumed.has_value());
-      BOOST_TEST(same_bits(full, *resumed));
-    }
+    // A sink that never saves changes nothing; it is asked after every iteration but the last.
+    CountingSink never(1000000, 0);
+    const auto plain = r.run_checkpointed(cell, 4, nullptr, never);
+    BOOST_REQUIRE(plain.has_value());
+    BOOST_TEST(same_bits(full, *plain));
+    BOOST_TEST(never.asked == 599);
+    // Stop at the 1st, 2nd, ... save (every 77 iterations: not on a logged point in general; every
+    // iteration: logged points included), resume from the bytes, compare with the uninterrupted run.
+    for (int every : {77, 1})
+      for (int stop_after : {1, 3, 6}) {
+        BOOST_TEST_INFO("cell " << cell << " save every " << every << ", stop after save " << stop_after);
+        CountingSink first(every, stop_after);
+        BOOST_TEST(!r.run_checkpointed(cell, 4, nullptr, first).has_value());
+        const TrainingCheckpoint cp = TrainingCheckpoint::from_bytes(first.saved);
+        BOOST_TEST(cp.iteration == every * stop_after);
+        // Resumed twice over: stopped again after the next save, then run to the end.
+        CountingSink second(every, 1);
+        BOOST_TEST(!r.run_checkpointed(cell, 4, &first.saved, second).has_value());
+        BOOST_TEST(TrainingCheckpoint::from_bytes(second.saved).iteration == every * (stop_after + 1));
+        CountingSink last(every, 0);
+        const auto resumed = r.run_checkpointed(cell, 4, &second.saved, last);
+        BOOST_REQUIRE(resumed.has_value());
+        BOOST_TEST(same_bits(full, *resumed));
+      }
   }
-  // A checkpoint of another trial or a damaged buffer is refused.
-  std::vector<unsigned char> saved;
-  (void)r.run_resumable(0, 4, nullptr, 100, [&](const TrainingCheckpoint& cp) {
-    saved = cp.to_bytes();
-    return false;
-  });
-  const TrainingCheckpoint cp = TrainingCheckpoint::from_bytes(saved);
-  BOOST_CHECK_THROW((void)r.run_resumable(0, 5, &cp, 0, {}), std::invalid_argument);
-  BOOST_CHECK_THROW((void)r.run_resumable(1, 4, &cp, 0, {}), std::invalid_argument);
+  // A checkpoint of another trial or cell, or a damaged buffer, is refused.
+  CountingSink one(100, 1);
+  (void)r.run_checkpointed(0, 4, nullptr, one);
+  const std::vector<unsigned char> saved = one.saved;
+  CountingSink any(1, 0);
+  BOOST_CHECK_THROW((void)r.run_checkpointed(0, 5, &saved, any), std::invalid_argument);
+  BOOST_CHECK_THROW((void)r.run_checkpointed(1, 4, &saved, any), std::invalid_argument);
   std::vector<unsigned char> cut(saved.begin(), saved.end() - 3);
   BOOST_CHECK_THROW((void)TrainingCheckpoint::from_bytes(cut), std::invalid_argument);
+  BOOST_CHECK_THROW((void)r.run_checkpointed(0, 4, &cut, any), std::invalid_argument);
   std::vector<unsigned char> bad = saved;
   bad[0] = 'X';
   BOOST_CHECK_THROW((void)TrainingCheckpoint::from_bytes(bad), std::invalid_argument);

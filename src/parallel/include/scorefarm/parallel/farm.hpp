@@ -15,7 +15,9 @@
 // send every worker a stop notice. A worker checks for the notice (and its own signals) between
 // trials, abandons the rest of its chunk, writes the trials it finished and reports. Completed
 // trials are never thrown away; the one trial in progress on each rank is. Then every rank returns
-// the same FarmResult; the caller closes the file collectively. No collective call happens while a
+// the same FarmResult; the caller closes the file collectively. A checkpointable trial (training) in
+// progress is not thrown away but stopped at its next checkpoint point, its state saved
+// (FarmOptions::checkpoints), and resumed from there by a later run. No collective call happens while a
 // rank may be computing, so no signal pattern can deadlock the job.
 #include <mpi.h>
 
@@ -25,6 +27,7 @@
 #include <string>
 
 #include "scorefarm/core/trial.hpp"
+#include "scorefarm/io/checkpoint_files.hpp"
 #include "scorefarm/io/record_store.hpp"
 
 namespace scorefarm::parallel {
@@ -44,6 +47,11 @@ struct FarmOptions {
   std::function<int()> stop_signal;            // which signal (for messages); default StopSignals
   // Called by rank 0 about once a second while the farm runs (e.g. to refresh the lock file).
   std::function<void()> heartbeat;
+  // Mid-trial checkpoints of checkpointable runners (TrialRunner::checkpointable; nullptr: none).
+  // A rank computing such a trial saves its state every checkpoint_seconds and when a stop arrives
+  // (then stops mid-trial); a later run resumes the trial from it. Removed once the record is written.
+  io::CheckpointFiles* checkpoints = nullptr;
+  double checkpoint_seconds = 60.0;
 };
 
 struct FarmResult {

@@ -59,12 +59,12 @@ class TrainingRunner final : public TrialRunner {
   double cost(std::size_t cell) const override;
   Record run(std::size_t cell, std::uint64_t trial) const override;
 
-  // Same as run(), with checkpoints: `on_checkpoint` is called every `every` iterations (and never
-  // when every <= 0); if it returns false the run stops and nullopt is returned (the checkpoint just
-  // passed holds the state). `resume`, when given, must come from the same study, cell and trial.
-  std::optional<Record> run_resumable(
-      std::size_t cell, std::uint64_t trial, const TrainingCheckpoint* resume, std::int64_t every,
-      const std::function<bool(const TrainingCheckpoint&)>& on_checkpoint) const;
+  // Checkpoints: the sink is asked after every iteration (the state is k x d + k + record width
+  // doubles, TrainingCheckpoint::to_bytes). A resumed trial regenerates its data from the seed.
+  bool checkpointable() const override { return true; }
+  std::optional<Record> run_checkpointed(std::size_t cell, std::uint64_t trial,
+                                         const std::vector<unsigned char>* state,
+                                         CheckpointSink& sink) const override;
 
   const TrainingStudy& study() const { return study_; }
   // The iterations at which series are logged for `cell` (log_points distinct values, 0 and last).
@@ -73,6 +73,9 @@ class TrainingRunner final : public TrialRunner {
   int resolved_sign(std::size_t cell) const;
 
  private:
+  std::optional<Record> train(std::size_t cell, std::uint64_t trial, const TrainingCheckpoint* resume,
+                              CheckpointSink* sink) const;
+
   TrainingStudy study_;
   std::vector<int> signs_;                                    // per cell
   std::vector<std::unique_ptr<Distribution>> distributions_;  // per cell
