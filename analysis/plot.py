@@ -183,16 +183,23 @@ def comparison_figures(study, compare, outdir, stem):
     return out
 
 
+# Axes that define a training cell's data (what a panel holds fixed); the rest define the loss.
+TRAINING_DATA_AXES = {"distribution", "d", "k", "n", "n_test", "activation", "condition", "noise"}
+
+
 def training_figures(study, outdir, stem, series=None):
     names = [s for s in (series or ["e_A", "loss"]) if s in study.series]
     if series is None:
         names += [s for s in study.series if s not in names and s.startswith("e_")]
     out = []
-    line_axis = "loss" if "loss" in study.axes else None
-    skip = ("loss",) if line_axis else ()
+    # One panel per data setting (input, teacher, sizes), one line per loss setting: the loss and
+    # every loss or optimiser parameter that varies within the panel (bandwidth, lambda, lr, ...).
+    data_axes = [a for a in study.axes if a in TRAINING_DATA_AXES or a.startswith("teacher")]
+    line_axes = [a for a in study.axes if a not in data_axes]
     groups = {}
     for c in range(study.n_cells):
-        groups.setdefault(study.cell_label(c, skip=skip), []).append(c)
+        groups.setdefault(study.cell_label(c, skip=line_axes), []).append(c)
+    skip = tuple(line_axes)
     colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
     for name in names:
         data = study.series[name]
@@ -205,8 +212,8 @@ def training_figures(study, outdir, stem, series=None):
                 it = data["iteration"][c]
                 pct = np.where(np.isfinite(data["percentiles"][c]), data["percentiles"][c], np.nan)
                 color = colors[j % len(colors)]
-                lab = (f"{line_axis}={study.axes[line_axis][c]}" if line_axis
-                       else study.cell_label(c))
+                lab = ", ".join(f"{a}={sfs.fmt_value(study.axes[a][c])}" for a in line_axes
+                                if len({study.axes[a][x] for x in cells}) > 1) or study.cell_label(c)
                 ax.fill_between(it, pct[:, 0], pct[:, 4], color=color, alpha=0.12, lw=0)
                 ax.fill_between(it, pct[:, 1], pct[:, 3], color=color, alpha=0.3, lw=0)
                 failed = int(study.failed[c])
