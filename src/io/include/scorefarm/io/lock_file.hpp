@@ -12,7 +12,7 @@
 //   - the file system has no flock (ENOLCK/ENOSYS/EOPNOTSUPP): fall back to the content. A holder on
 //     this host is alive iff kill(pid, 0) finds its process; a holder on another host is presumed
 //     alive while the lock file's modification time is younger than `stale_after_seconds` (the
-//     holder touches it every minute through refresh()).
+//     holder touches it about once a second through refresh(), from the farm's heartbeat).
 // Release unlinks the file before dropping the flock, so a waiting taker never keeps an unlinked
 // inode (it re-checks that the path still names the inode it locked).
 #include <stdexcept>
