@@ -176,12 +176,39 @@ def percentiles_section(st):
     return out
 
 
+SUCCESS_E_MATCH = 0.05
+
+
+def training_success(path, mask):
+    """[(done, succeeded, failed)] per cell from /records (e_match_final < SUCCESS_E_MATCH among
+    done trials whose status has no bit of `mask`), or [] when the file has no e_match_final."""
+    import h5py
+    with h5py.File(path, "r") as f:
+        if "records/e_match_final" not in f:
+            return []
+        done = f["records/done"][()] == 1
+        e = f["records/e_match_final"][()]
+        status = f["records/status"][()]
+    failed = (status & mask) != 0
+    return [(int(done[c].sum()), int((done[c] & ~failed[c] & (e[c] < SUCCESS_E_MATCH)).sum()),
+             int((done[c] & failed[c]).sum())) for c in range(done.shape[0])]
+
+
 def training_section(st):
     if not st.series:
         return []
     out = ["## Training: final values across seeds", "",
            "At the last logged iteration of each cell: median and the 5–95% band across seeds "
            "(trials). Non-finite values (diverged runs) count as +inf.", ""]
+    success = training_success(st.path, int(st.summary_attrs["failure_mask"]))
+    if success:
+        rows = [(c, st.cell_label(c, skip=()), done, ok, failed) for c, (done, ok, failed) in
+                enumerate(success) if done]
+        out += [f"### Success: final matching error e_match < {SUCCESS_E_MATCH}", "",
+                "e_match is the collapse-proof error (best signed permutation of the rows, max "
+                "1 − |cos|); the lenient e_A of the paper reads ≈ 0 when rows collapse onto one teacher "
+                "row.", "",
+                _table(["cell", "axes", "seeds", "succeeded", "failed (diverged)"], rows), ""]
     for name, data in st.series.items():
         rows = []
         for c in range(st.n_cells):

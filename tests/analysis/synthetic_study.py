@@ -136,6 +136,7 @@ def write_training(path, trials=8, seed=11):
         final = e_a[:, :, -1].copy()
         final[status != 0] = np.inf
         r.create_dataset("e_A_final", data=final)
+        r.create_dataset("e_match_final", data=final)  # L ends near 0.001, G near 0.2, l2 near 0.68
         r.create_dataset("iterations_done", data=np.full((n_cells, trials), 1000.0))
         r.create_dataset("status", data=status)
         r.create_dataset("done", data=np.ones((n_cells, trials), dtype=np.uint8))

@@ -141,6 +141,11 @@ def training_case(tmp):
     check(rows is not None and len(rows) == 3, f"one final row per loss: {rows}")
     if rows:
         check(rows[1][4] == "1", "the diverged seed is counted")
+    check("### Success: final matching error e_match < 0.05" in md, "success table")
+    if "### Success" in md:
+        rows = table_rows(md[md.index("### Success"):], "| cell | axes | seeds |")
+        check(rows is not None and [r[3:5] for r in rows] == [["6", "0"], ["0", "1"], ["0", "0"]],
+              f"successes (L all 6; G none, 1 diverged; l2 none): {rows}")
 
 
 def real_run_case(tmp):
