@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cstdint>
 #include <cstring>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -76,6 +77,29 @@ class HashRunner final : public TrialRunner {
   std::uint64_t trials_;
   std::size_t series_;
   double busy_us_;
+};
+
+// Passes everything on to `base`; tests derive from it to change one behaviour (a failing trial, a
+// slow rank, counting resumes) of a real runner.
+class ForwardingRunner : public TrialRunner {
+ public:
+  explicit ForwardingRunner(const TrialRunner& base) : base_(base) {}
+  std::string kind() const override { return base_.kind(); }
+  std::vector<FieldSpec> fields() const override { return base_.fields(); }
+  std::size_t cell_count() const override { return base_.cell_count(); }
+  std::uint64_t trials_per_cell() const override { return base_.trials_per_cell(); }
+  std::vector<CellColumn> cell_table() const override { return base_.cell_table(); }
+  double cost(std::size_t cell) const override { return base_.cost(cell); }
+  Record run(std::size_t cell, std::uint64_t trial) const override { return base_.run(cell, trial); }
+  bool checkpointable() const override { return base_.checkpointable(); }
+  std::optional<Record> run_checkpointed(std::size_t cell, std::uint64_t trial,
+                                         const std::vector<unsigned char>* state,
+                                         CheckpointSink& sink) const override {
+    return base_.run_checkpointed(cell, trial, state, sink);
+  }
+
+ protected:
+  const TrialRunner& base_;
 };
 
 }  // namespace scorefarm::test

@@ -88,36 +88,19 @@ long long check_against_reference(const io::RecordStore& store, const TrialRunne
 }
 
 // A runner that throws on one trial.
-class FailingRunner final : public TrialRunner {
+class FailingRunner final : public scorefarm::test::ForwardingRunner {
  public:
-  explicit FailingRunner(const HashRunner& base) : base_(base) {}
-  std::string kind() const override { return base_.kind(); }
-  std::vector<FieldSpec> fields() const override { return base_.fields(); }
-  std::size_t cell_count() const override { return base_.cell_count(); }
-  std::uint64_t trials_per_cell() const override { return base_.trials_per_cell(); }
-  std::vector<CellColumn> cell_table() const override { return base_.cell_table(); }
-  double cost(std::size_t cell) const override { return base_.cost(cell); }
+  using ForwardingRunner::ForwardingRunner;
   Record run(std::size_t cell, std::uint64_t trial) const override {
     if (cell == 1 && trial == 77) throw std::runtime_error("deliberate failure");
     return base_.run(cell, trial);
   }
-
- private:
-  const HashRunner& base_;
 };
 
 // Counts, on this rank, the trials run_checkpointed() started from a saved state.
-class CountingResumes final : public TrialRunner {
+class CountingResumes final : public scorefarm::test::ForwardingRunner {
  public:
-  explicit CountingResumes(const TrialRunner& base) : base_(base) {}
-  std::string kind() const override { return base_.kind(); }
-  std::vector<FieldSpec> fields() const override { return base_.fields(); }
-  std::size_t cell_count() const override { return base_.cell_count(); }
-  std::uint64_t trials_per_cell() const override { return base_.trials_per_cell(); }
-  std::vector<CellColumn> cell_table() const override { return base_.cell_table(); }
-  double cost(std::size_t cell) const override { return base_.cost(cell); }
-  Record run(std::size_t cell, std::uint64_t trial) const override { return base_.run(cell, trial); }
-  bool checkpointable() const override { return base_.checkpointable(); }
+  using ForwardingRunner::ForwardingRunner;
   std::optional<Record> run_checkpointed(std::size_t cell, std::uint64_t trial,
                                          const std::vector<unsigned char>* state,
                                          CheckpointSink& sink) const override {
@@ -125,9 +108,6 @@ class CountingResumes final : public TrialRunner {
     return base_.run_checkpointed(cell, trial, state, sink);
   }
   mutable int resumed = 0;
-
- private:
-  const TrialRunner& base_;
 };
 
 // Training trials of about 0.1-0.3 s each (k = d = 2, n = 256, 40,000 GD or SGD iterations).

@@ -76,15 +76,9 @@ class Watchdog {
 };
 
 // HashRunner records; on rank 0 the trial times described at the top of this file.
-class SlowMasterRunner final : public TrialRunner {
+class SlowMasterRunner final : public scorefarm::test::ForwardingRunner {
  public:
-  SlowMasterRunner(const HashRunner& base, int rank) : base_(base), rank_(rank) {}
-  std::string kind() const override { return base_.kind(); }
-  std::vector<FieldSpec> fields() const override { return base_.fields(); }
-  std::size_t cell_count() const override { return base_.cell_count(); }
-  std::uint64_t trials_per_cell() const override { return base_.trials_per_cell(); }
-  std::vector<CellColumn> cell_table() const override { return base_.cell_table(); }
-  double cost(std::size_t cell) const override { return base_.cost(cell); }
+  SlowMasterRunner(const HashRunner& base, int rank) : ForwardingRunner(base), rank_(rank) {}
   Record run(std::size_t cell, std::uint64_t trial) const override {
     if (rank_ == 0 && ++calls_ > 36) {  // past the probe (4) and the second chunk (32)
       if (slow_since_ == steady::time_point{}) slow_since_ = steady::now();
@@ -97,7 +91,6 @@ class SlowMasterRunner final : public TrialRunner {
   bool stalled() const { return stalled_; }
 
  private:
-  const HashRunner& base_;
   int rank_;
   mutable int calls_ = 0;
   mutable steady::time_point slow_since_{};
