@@ -320,10 +320,10 @@ int run_study(const RunArgs& args) {
     const double rate = result.seconds > 0 ? static_cast<double>(result.completed) / result.seconds : 0.0;
     if (complete) {
       if (!args.quiet)
-        say(fmt::format("complete: {} ({} records; this run {} in {} with {} computing rank{}, {:.0f} "
-                        "trials/s, {} chunks)",
+        say(fmt::format("complete: {} ({} records; this run {} in {} with {} computing rank{}, {}, {} chunks)",
                         args.output, total, result.completed, parallel::Progress::duration(result.seconds),
-                        result.computing_ranks, result.computing_ranks == 1 ? "" : "s", rate, result.chunks));
+                        result.computing_ranks, result.computing_ranks == 1 ? "" : "s",
+                        parallel::Progress::rate(rate), result.chunks));
       return exit_ok;
     }
     say(fmt::format("stopped by {}: {}/{} records done in {} (this run {}); rerun the same command to "

@@ -31,6 +31,18 @@ std::string Progress::duration(double seconds) {
   return text;
 }
 
+std::string Progress::rate(double trials_per_second) {
+  char text[100];
+  if (trials_per_second >= 100 || trials_per_second <= 0)
+    std::snprintf(text, sizeof text, "%.0f trials/s", trials_per_second);
+  else if (trials_per_second >= 1)
+    std::snprintf(text, sizeof text, "%.3g trials/s", trials_per_second);
+  else
+    std::snprintf(text, sizeof text, "%.3g trials/s, %s a trial", trials_per_second,
+                  duration(1.0 / trials_per_second).c_str());
+  return text;
+}
+
 std::string Progress::line(std::uint64_t done) const {
   const double elapsed = std::chrono::duration<double>(clock::now() - start_).count();
   const double completed = static_cast<double>(done - std::min(done, done_before_));
@@ -38,8 +50,9 @@ std::string Progress::line(std::uint64_t done) const {
   const double percent = total_ ? 100.0 * static_cast<double>(done) / static_cast<double>(total_) : 100.0;
   const double remaining = static_cast<double>(total_ - std::min(done, total_));
   char text[200];
-  std::snprintf(text, sizeof text, "scorefarm: %llu/%llu trials (%.1f%%), %.0f trials/s, ETA %s",
-                static_cast<unsigned long long>(done), static_cast<unsigned long long>(total_), percent, rate,
+  std::snprintf(text, sizeof text, "scorefarm: %llu/%llu trials (%.1f%%), %s, ETA %s",
+                static_cast<unsigned long long>(done), static_cast<unsigned long long>(total_), percent,
+                Progress::rate(rate).c_str(),
                 remaining == 0 ? "0s" : rate > 0 ? duration(remaining / rate).c_str() : "?");
   return text;
 }

@@ -17,6 +17,7 @@
 #include "scorefarm/io/record_store.hpp"
 #include "scorefarm/parallel/farm.hpp"
 #include "scorefarm/parallel/mpi.hpp"
+#include "scorefarm/parallel/progress.hpp"
 #include "scorefarm/training/training_study.hpp"
 
 namespace fs = std::filesystem;
@@ -310,4 +311,12 @@ BOOST_AUTO_TEST_CASE(a_failing_trial_stops_the_farm_with_its_message) {
     BOOST_TEST(store.read_done()[1 * 400 + 77] == 0);
   }
   store.close();
+}
+
+BOOST_AUTO_TEST_CASE(progress_rates_stay_readable_for_slow_trials) {
+  BOOST_TEST(parallel::Progress::rate(14704.4) == "14704 trials/s");
+  BOOST_TEST(parallel::Progress::rate(2.5) == "2.5 trials/s");
+  BOOST_TEST(parallel::Progress::rate(1.0 / 60) == "0.0167 trials/s, 1m00s a trial");
+  BOOST_TEST(parallel::Progress::rate(0.0) == "0 trials/s");
+  BOOST_TEST(parallel::Progress::duration(3725) == "1h02m");
 }

@@ -23,6 +23,9 @@ class Progress {
 
   // "4m32s", "2h05m", "12s"
   static std::string duration(double seconds);
+  // "14704 trials/s"; slow studies (training) keep three digits and say how long a trial takes:
+  // "0.0167 trials/s, 1m00s a trial".
+  static std::string rate(double trials_per_second);
   std::string line(std::uint64_t done) const;
 
  private:
