@@ -18,6 +18,7 @@ error (e.g. the degree-2 S4 floor beside the degree-4 estimator).
 Prints one line per PNG: `wrote PATH panels=[...]`. Exit 2 on bad input (no /summary, ...).
 """
 import argparse
+import textwrap
 import os
 import sys
 
@@ -44,7 +45,7 @@ def _save(fig, outdir, name):
     """Lays out, writes and closes `fig` as outdir/name; returns the path."""
     fig.tight_layout()
     path = os.path.join(outdir, name)
-    fig.savefig(path, dpi=110)
+    fig.savefig(path, dpi=110, bbox_inches="tight")  # keeps legends placed outside the axes
     plt.close(fig)
     return path
 
@@ -212,8 +213,10 @@ def training_figures(study, outdir, stem, series=None):
                 it = data["iteration"][c]
                 pct = np.where(np.isfinite(data["percentiles"][c]), data["percentiles"][c], np.nan)
                 color = colors[j % len(colors)]
+                # Only what varies within the panel, and no empty values (an unset label).
                 lab = ", ".join(f"{a}={sfs.fmt_value(study.axes[a][c])}" for a in line_axes
-                                if len({study.axes[a][x] for x in cells}) > 1) or study.cell_label(c)
+                                if len({study.axes[a][x] for x in cells}) > 1
+                                and sfs.fmt_value(study.axes[a][c]) != "") or study.cell_label(c)
                 ax.fill_between(it, pct[:, 0], pct[:, 4], color=color, alpha=0.12, lw=0)
                 ax.fill_between(it, pct[:, 1], pct[:, 3], color=color, alpha=0.3, lw=0)
                 failed = int(study.failed[c])
@@ -228,11 +231,12 @@ def training_figures(study, outdir, stem, series=None):
                     ax.set_yscale("log")
             ax.set_xlabel("iteration")
             ax.set_ylabel(name)
-            ax.set_title(group if group != "all cells" else (study.constant_axes(skip) or group),
-                         fontsize=9)
+            title = group if group != "all cells" else (study.constant_axes(skip) or group)
+            ax.set_title(textwrap.fill(title, 80), fontsize=8)
             titles.append(group)
             ax.grid(True, which="both", alpha=0.25)
-            ax.legend(fontsize=7)
+            # Below the axes: with many seeds failing late, the curves fill every corner.
+            ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.25))
         fig.suptitle(f"{os.path.basename(study.path)} — {name} across seeds "
                      "(bands 5–95% and 25–75%)", fontsize=10)
         out.append((_save(fig, outdir, f"{stem}_{name}.png"), titles))
