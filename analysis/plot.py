@@ -18,9 +18,9 @@ error (e.g. the degree-2 S4 floor beside the degree-4 estimator).
 Prints one line per PNG: `wrote PATH panels=[...]`. Exit 2 on bad input (no /summary, ...).
 """
 import argparse
-import textwrap
 import os
 import sys
+import textwrap
 
 import matplotlib
 
