@@ -46,14 +46,14 @@ std::string Progress::rate(double trials_per_second) {
 std::string Progress::line(std::uint64_t done) const {
   const double elapsed = std::chrono::duration<double>(clock::now() - start_).count();
   const double completed = static_cast<double>(done - std::min(done, done_before_));
-  const double rate = elapsed > 0 ? completed / elapsed : 0.0;
+  const double per_second = elapsed > 0 ? completed / elapsed : 0.0;
   const double percent = total_ ? 100.0 * static_cast<double>(done) / static_cast<double>(total_) : 100.0;
   const double remaining = static_cast<double>(total_ - std::min(done, total_));
   char text[200];
   std::snprintf(text, sizeof text, "scorefarm: %llu/%llu trials (%.1f%%), %s, ETA %s",
                 static_cast<unsigned long long>(done), static_cast<unsigned long long>(total_), percent,
-                Progress::rate(rate).c_str(),
-                remaining == 0 ? "0s" : rate > 0 ? duration(remaining / rate).c_str() : "?");
+                rate(per_second).c_str(),
+                remaining == 0 ? "0s" : per_second > 0 ? duration(remaining / per_second).c_str() : "?");
   return text;
 }
 
