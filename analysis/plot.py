@@ -213,10 +213,10 @@ def training_figures(study, outdir, stem, series=None):
                 it = data["iteration"][c]
                 pct = np.where(np.isfinite(data["percentiles"][c]), data["percentiles"][c], np.nan)
                 color = colors[j % len(colors)]
-                # Only what varies within the panel, and no empty values (an unset label).
+                # Only what varies within the panel and applies to this cell (no unset label).
                 lab = ", ".join(f"{a}={sfs.fmt_value(study.axes[a][c])}" for a in line_axes
                                 if len({study.axes[a][x] for x in cells}) > 1
-                                and sfs.fmt_value(study.axes[a][c]) != "") or study.cell_label(c)
+                                and study.applies(a, c)) or study.cell_label(c)
                 ax.fill_between(it, pct[:, 0], pct[:, 4], color=color, alpha=0.12, lw=0)
                 ax.fill_between(it, pct[:, 1], pct[:, 3], color=color, alpha=0.3, lw=0)
                 failed = int(study.failed[c])

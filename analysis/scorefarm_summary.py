@@ -151,11 +151,21 @@ class Study:
         names = [n for n in self.fields if n.startswith("err_")]
         return sorted(names, key=lambda n: (order.index(n) if n in order else len(order), n))
 
+    def applies(self, name, cell):
+        """False for a value that means nothing in this cell: an unset one (''), or the teacher's
+        condition number when the teacher matrix is not 'conditioned' (the record keeps the
+        default there, and a label showing it would describe a teacher that was never built)."""
+        if fmt_value(self.axes[name][cell]) == "":
+            return False
+        if name == "condition" and "teacher" in self.axes:
+            return self.axes["teacher"][cell] == "conditioned"
+        return True
+
     def cell_label(self, cell, skip=("n",)):
         """The axes that vary between cells (except those in skip), as 'name=value, ...'."""
         parts = []
         for name, values in self.axes.items():
-            if name in skip or len(set(values)) <= 1:
+            if name in skip or len(set(values)) <= 1 or not self.applies(name, cell):
                 continue
             parts.append(f"{name}={fmt_value(values[cell])}")
         return ", ".join(parts) if parts else "all cells"
@@ -163,7 +173,7 @@ class Study:
     def constant_axes(self, skip=("n",)):
         """The axes that are the same in every cell, as 'name=value, ...'."""
         return ", ".join(f"{name}={fmt_value(v[0])}" for name, v in self.axes.items()
-                         if name not in skip and v and len(set(v)) == 1)
+                         if name not in skip and v and len(set(v)) == 1 and self.applies(name, 0))
 
     def axis_value(self, names, cell=0, default=None):
         for name in names:

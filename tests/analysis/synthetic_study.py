@@ -128,7 +128,11 @@ def write_training(path, trials=8, seed=11):
     loss[1, 0, L // 2:] = np.nan
     with h5py.File(path, "w") as f:
         _root(f, "training", n_cells, trials, seed)
-        _cells(f, {"distribution": ["laplace"] * n_cells, "loss": losses, "d": [4] * n_cells})
+        # As the engine writes them: every cell carries a condition number and a bandwidth, which
+        # mean something only for a conditioned teacher and for L-hat respectively.
+        _cells(f, {"distribution": ["laplace"] * n_cells, "loss": losses, "d": [4] * n_cells,
+                   "teacher": ["identity", "identity", "conditioned"],
+                   "condition": [10.0, 10.0, 100.0], "bandwidth": ["", "", "constant(h=0.5)"]})
         r = f.create_group("records")
         r.create_dataset("iteration", data=iteration)
         r.create_dataset("loss", data=loss)

@@ -141,6 +141,11 @@ def training_case(tmp):
     check(rows is not None and len(rows) == 3, f"one final row per loss: {rows}")
     if rows:
         check(rows[1][4] == "1", "the diverged seed is counted")
+        # No unset values, and no condition number for a teacher that was not conditioned.
+        labels = [r[1] for r in rows]
+        check(labels == ["loss=L, teacher=identity", "loss=G, teacher=identity",
+                         "loss=l2, teacher=conditioned, condition=100, bandwidth=constant(h=0.5)"],
+              f"cell labels show only the axes that apply: {labels}")
     check("### Success: final matching error e_match < 0.05" in md, "success table")
     if "### Success" in md:
         rows = table_rows(md[md.index("### Success"):], "| cell | axes | seeds |")
